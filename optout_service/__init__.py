@@ -1,0 +1,3 @@
+"""The opt-out service: decides every fetch of a training-data crawl and logs why."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,76 @@
+"""POST /v1/observations: may this response be kept? Logged before the answer is sent."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from anyio import to_thread
+from fastapi import APIRouter, status
+from fastapi.exceptions import RequestValidationError
+
+from optout_service import errors
+from optout_service.api.deps import CrawlKey, ServicesDep
+from optout_service.policy.observation import evaluate_observation
+from optout_service.repository import ObservationRow
+from optout_service.schemas import ObservationResultRead, ObservationsCreate, ObservationsRead
+
+router = APIRouter(prefix="/v1", tags=["observations"])
+
+
+@router.post(
+    "/observations",
+    responses={status.HTTP_401_UNAUTHORIZED: {"description": errors.MISSING_API_KEY}},
+)
+async def create_observations(
+    body: ObservationsCreate, services: ServicesDep, _key: CrawlKey
+) -> ObservationsRead:
+    ids = [o.decision_id for o in body.observations]
+    decisions = await to_thread.run_sync(services.repository.find_decisions, ids)
+    missing = [
+        {"loc": ("body", "observations", i, "decision_id"), "msg": errors.UNKNOWN_DECISION,
+         "type": "unknown_decision", "input": o.decision_id}
+        for i, o in enumerate(body.observations)
+        if o.decision_id not in decisions
+    ]
+    if missing:
+        raise RequestValidationError(missing)
+
+    now = datetime.now(UTC)
+    rows: list[ObservationRow] = []
+    for obs in body.observations:
+        decision = decisions[obs.decision_id]
+        verdict = evaluate_observation(
+            status=obs.status,
+            headers=obs.headers,
+            content_type=obs.content_type,
+            head_html=obs.head_html,
+            token=decision.crawler,
+        )
+        rows.append(
+            ObservationRow(
+                id=str(uuid.uuid4()),
+                decision_id=obs.decision_id,
+                job=decision.job,
+                url=decision.url,
+                host=decision.host,
+                final_url=obs.final_url,
+                status=obs.status,
+                content_type=obs.content_type,
+                length=obs.length,
+                sha256=obs.sha256.lower(),
+                outcome=verdict.outcome,
+                reasons=[r.value for r in verdict.reasons],
+                headers=[[name, value] for name, value in obs.headers],
+                created_at=now,
+            )
+        )
+    await to_thread.run_sync(services.repository.insert_observations, rows)
+    for row in rows:
+        services.metrics.observations.labels(row.outcome, row.reasons[0]).inc()
+    return ObservationsRead(
+        results=[
+            ObservationResultRead(decision_id=r.decision_id, outcome=r.outcome, reasons=r.reasons)  # type: ignore[arg-type]
+            for r in rows
+        ]
+    )

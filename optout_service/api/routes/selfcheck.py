@@ -1,0 +1,49 @@
+"""Public self-checks for rights holders: how do we read your robots.txt?"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from urllib.parse import quote
+
+from fastapi import APIRouter
+from fastapi.exceptions import RequestValidationError
+
+from optout_service.policy.robots import RobotsRules, outcome_for_status
+from optout_service.schemas import RobotsEvaluate, RobotsEvaluation
+from optout_service.urls import InvalidURL, normalise_url
+
+router = APIRouter(prefix="/v1", tags=["self-check"])
+
+
+def _path_of(url: str) -> str:
+    if url.startswith("/"):
+        return quote(url, safe="/:@!$&'()*+,;=-._~%?")
+    try:
+        return normalise_url(url).path_query
+    except InvalidURL as exc:
+        raise RequestValidationError(
+            [{"loc": ("body", "url"), "msg": str(exc), "type": "url_invalid"}]
+        ) from exc
+
+
+@router.post("/robots/evaluate")
+async def evaluate_robots(body: RobotsEvaluate) -> RobotsEvaluation:
+    raw: bytes | None = None
+    if body.robots_txt is not None:
+        raw = body.robots_txt.encode("utf-8", errors="surrogatepass")
+    elif body.robots_txt_b64 is not None:
+        try:
+            raw = base64.b64decode(body.robots_txt_b64, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise RequestValidationError(
+                [{"loc": ("body", "robots_txt_b64"), "msg": "not valid base64", "type": "base64"}]
+            ) from exc
+    rules = RobotsRules(outcome_for_status(body.status or 200), raw or b"")
+    verdict = rules.evaluate(_path_of(body.url), body.user_agent)
+    return RobotsEvaluation(
+        allowed=verdict.allowed,
+        reason=verdict.reason.value,
+        matched=None,
+        crawl_delay=verdict.crawl_delay,
+    )

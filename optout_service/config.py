@@ -1,0 +1,154 @@
+"""Service configuration: one pydantic-settings class, read from ``OPTOUT_*`` variables.
+
+Nested groups use ``__`` (``OPTOUT_DATABASE__URL``). Nothing here connects to anything; the
+settings object is handed explicitly to :func:`optout_service.main.create_app`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Scope = Literal["crawl", "audit", "admin"]
+
+_MAX_ROBOTS_CACHE_SECONDS = 24 * 3600  # RFC 9309 2.4: caches SHOULD NOT be used for more than 24 h
+
+
+class DatabaseSettings(BaseModel):
+    url: str = "sqlite:///var/optout.sqlite3"
+    echo: bool = False
+    # SQLite only: WAL keeps committed transactions across a killed process; FULL also
+    # survives power loss at the cost of an fsync per commit.
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    migrate_on_startup: bool | None = None  # None: yes for SQLite, no for other databases
+
+    @field_validator("url")
+    @classmethod
+    def _use_psycopg_driver(cls, value: str) -> str:
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    @property
+    def should_migrate_on_startup(self) -> bool:
+        if self.migrate_on_startup is None:
+            return self.is_sqlite
+        return self.migrate_on_startup
+
+
+class CrawlerIdentity(BaseModel):
+    # The product token our crawler announces in its User-Agent and looks for in robots.txt.
+    token: str = "ExampleBot"
+
+    @field_validator("token")
+    @classmethod
+    def _product_token(cls, value: str) -> str:
+        if not value or not all(c.isascii() and (c.isalpha() or c in "-_") for c in value):
+            raise ValueError("a product token is one or more of the characters A-Z a-z - _")
+        return value
+
+
+class FetchSettings(BaseModel):
+    allow_private_networks: bool = False
+    connect_timeout: float = Field(default=5.0, gt=0)
+    read_timeout: float = Field(default=10.0, gt=0)
+    total_timeout: float = Field(default=20.0, gt=0)
+    max_bytes: int = Field(default=512 * 1024, ge=500 * 1024)  # RFC 9309 2.5: parse >= 500 KiB
+    max_redirects: int = Field(default=5, ge=5, le=20)  # RFC 9309 2.3.1.2: at least five
+    user_agent: str | None = None  # default: "<token>/<version> (robots.txt fetcher)"
+    max_connections: int = Field(default=100, ge=1)
+
+
+class RobotsSettings(BaseModel):
+    cache_seconds: float = Field(default=_MAX_ROBOTS_CACHE_SECONDS, gt=0)
+    # A failed fetch (5xx, network) is itself cached briefly so a dead origin is not hammered;
+    # the origin stays fully disallowed meanwhile.
+    error_cache_seconds: float = Field(default=300.0, gt=0)
+    max_cached_origins: int = Field(default=100_000, ge=1)
+
+    @field_validator("cache_seconds")
+    @classmethod
+    def _at_most_a_day(cls, value: float) -> float:
+        if value > _MAX_ROBOTS_CACHE_SECONDS:
+            raise ValueError("robots.txt may be cached for at most 24 hours (RFC 9309 2.4)")
+        return value
+
+
+class PiracySettings(BaseModel):
+    # Paths of list files to load; empty means the lists bundled with piracy_lists (demo excluded).
+    lists: list[Path] = Field(default_factory=list)
+
+
+class ApiKey(BaseModel):
+    name: str
+    # Either the key itself or its sha256 hex digest (preferred: the secret is not in the config).
+    key: SecretStr | None = None
+    sha256: str | None = None
+    scopes: list[Scope]
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> ApiKey:
+        if (self.key is None) == (self.sha256 is None):
+            raise ValueError(f"api key {self.name!r}: give exactly one of 'key' or 'sha256'")
+        if self.sha256 is not None and len(self.sha256) != 64:
+            raise ValueError(f"api key {self.name!r}: 'sha256' must be 64 hex characters")
+        return self
+
+    def digest(self) -> str:
+        if self.sha256 is not None:
+            return self.sha256.lower()
+        assert self.key is not None
+        return hashlib.sha256(self.key.get_secret_value().encode()).hexdigest()
+
+
+class AuthSettings(BaseModel):
+    api_keys: list[ApiKey] = Field(default_factory=list)
+
+
+class ApiSettings(BaseModel):
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    max_urls_per_request: int = Field(default=1000, ge=1)
+    max_url_length: int = Field(default=8192, ge=256)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="OPTOUT_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    crawler: CrawlerIdentity = Field(default_factory=CrawlerIdentity)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    robots: RobotsSettings = Field(default_factory=RobotsSettings)
+    piracy: PiracySettings = Field(default_factory=PiracySettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+    @property
+    def fetcher_user_agent(self) -> str:
+        from optout_service import __version__
+
+        return self.fetch.user_agent or f"{self.crawler.token}/{__version__} (robots.txt fetcher)"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings of this process, read once from the environment."""
+    return Settings()
+
+
+def generate_api_key() -> str:
+    return secrets.token_urlsafe(32)

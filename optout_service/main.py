@@ -1,0 +1,53 @@
+"""The FastAPI application: ``create_app(settings)`` assembles it, the lifespan wires it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from anyio import to_thread
+from fastapi import FastAPI
+
+from optout_service import __version__
+from optout_service.api.main import api_router
+from optout_service.config import Settings, get_settings
+from optout_service.db import upgrade_to_head
+from optout_service.limits import BodySizeLimitMiddleware
+from optout_service.services import Services
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None, *, fetch_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """Build the app. With no argument the settings come from the ``OPTOUT_*`` environment.
+
+    ``fetch_transport`` replaces the network under the policy-document fetcher (tests).
+    """
+    settings = settings if settings is not None else get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.database.should_migrate_on_startup:
+            await to_thread.run_sync(upgrade_to_head, settings.database.url)
+        services = Services.build(settings, fetch_transport=fetch_transport)
+        if not services.api_keys:
+            logger.warning("no API keys configured: every write endpoint will answer 401")
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await services.aclose()
+
+    app = FastAPI(
+        title="Opt-out service",
+        version=__version__,
+        summary="Decides every fetch of a training-data crawl and keeps the audit trail.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api.max_body_bytes)
+    app.include_router(api_router)
+    return app

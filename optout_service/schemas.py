@@ -1,0 +1,95 @@
+"""Request and response bodies of the v1 API (the shapes in DESIGN.md are fixed: add, never rename)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+_TOKEN_PATTERN = r"^[A-Za-z_-]{1,100}$"
+
+
+class DecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    crawler: str = Field(pattern=_TOKEN_PATTERN, description="the crawler's product token")
+    job: str = Field(min_length=1, max_length=200)
+    urls: list[str] = Field(min_length=1)
+
+
+class DecisionRead(BaseModel):
+    id: str
+    url: str
+    normalized_url: str
+    decision: Literal["allow", "deny"]
+    reasons: list[str]
+    crawl_delay: float | None
+
+
+class DecisionsRead(BaseModel):
+    decisions: list[DecisionRead]
+
+
+class ObservationCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    decision_id: str = Field(min_length=1, max_length=36)
+    url: str = Field(min_length=1, max_length=8192)
+    final_url: str = Field(min_length=1, max_length=8192)
+    status: int = Field(ge=100, le=999)
+    headers: list[tuple[str, str]] = Field(default_factory=list, max_length=500)
+    content_type: str | None = Field(default=None, max_length=255)
+    length: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+    head_html: str | None = Field(default=None, max_length=256 * 1024)
+
+
+class ObservationsCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    observations: list[ObservationCreate] = Field(min_length=1, max_length=1000)
+
+
+class ObservationResultRead(BaseModel):
+    decision_id: str
+    outcome: Literal["keep", "discard"]
+    reasons: list[str]
+
+
+class ObservationsRead(BaseModel):
+    results: list[ObservationResultRead]
+
+
+class RobotsEvaluate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    robots_txt: str | None = Field(default=None, max_length=2 * 1024 * 1024)
+    robots_txt_b64: str | None = Field(default=None, max_length=3 * 1024 * 1024)
+    status: int | None = Field(default=None, ge=100, le=999)
+    user_agent: str = Field(min_length=1, max_length=500)
+    url: str = Field(min_length=1, max_length=8192)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> RobotsEvaluate:
+        if self.robots_txt is not None and self.robots_txt_b64 is not None:
+            raise ValueError("give robots_txt or robots_txt_b64, not both")
+        if self.robots_txt is None and self.robots_txt_b64 is None and self.status is None:
+            raise ValueError("give robots_txt, robots_txt_b64 or status")
+        return self
+
+
+class RobotsMatch(BaseModel):
+    line: int
+    directive: str
+    pattern: str
+
+
+class RobotsEvaluation(BaseModel):
+    allowed: bool
+    reason: str
+    matched: RobotsMatch | None
+    crawl_delay: float | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]

@@ -1,0 +1,68 @@
+"""Everything a request needs, built once by the app's lifespan and torn down with it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from piracy_lists import PiracyMatcher, bundled_lists, load_list
+
+from optout_service.config import ApiKey, Settings
+from optout_service.db import Database
+from optout_service.decisions import DecisionEngine
+from optout_service.fetcher import PolicyFetcher
+from optout_service.metrics import Metrics
+from optout_service.repository import Repository
+from optout_service.robots_store import RobotsStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    database: Database
+    repository: Repository
+    fetcher: PolicyFetcher
+    robots: RobotsStore
+    engine: DecisionEngine
+    piracy: PiracyMatcher
+    metrics: Metrics
+    api_keys: dict[str, ApiKey]  # by sha256 of the key
+
+    @classmethod
+    def build(
+        cls, settings: Settings, *, fetch_transport: httpx.AsyncBaseTransport | None = None
+    ) -> Services:
+        database = Database(settings.database)
+        repository = Repository(database.sessions)
+        metrics = Metrics()
+        fetcher = PolicyFetcher(
+            settings.fetch, settings.fetcher_user_agent, transport=fetch_transport
+        )
+        robots = RobotsStore(
+            fetcher,
+            repository,
+            settings.robots,
+            on_fetch=lambda outcome: metrics.policy_fetches.labels("robots_txt", outcome.value).inc(),
+        )
+        lists = (
+            [load_list(path) for path in settings.piracy.lists]
+            if settings.piracy.lists
+            else bundled_lists()
+        )
+        piracy = PiracyMatcher(lists)
+        return cls(
+            settings=settings,
+            database=database,
+            repository=repository,
+            fetcher=fetcher,
+            robots=robots,
+            engine=DecisionEngine(piracy, robots),
+            piracy=piracy,
+            metrics=metrics,
+            api_keys={key.digest(): key for key in settings.auth.api_keys},
+        )
+
+    async def aclose(self) -> None:
+        await self.fetcher.aclose()
+        self.database.dispose()

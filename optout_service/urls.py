@@ -1,0 +1,100 @@
+"""URL normalisation for decisions: one canonical form per resource, or a clear error."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Characters left as they are when re-quoting a path or query: the reserved set, '%' (existing
+# escapes are kept as written, RFC 9309 compares them after its own normalisation).
+_PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+_QUERY_SAFE = _PATH_SAFE + "?"
+
+
+class InvalidURL(ValueError):
+    """The URL cannot be decided: not http(s), no host, or a host that cannot be encoded."""
+
+
+@dataclass(frozen=True, slots=True)
+class NormalisedURL:
+    url: str  # canonical absolute URL
+    scheme: str
+    host: str  # lowercase ASCII (IDNA), no trailing dot, IPv6 without brackets
+    port: int
+    path_query: str  # path (at least "/") plus "?query" when present
+
+    @property
+    def origin(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        if self.port == _DEFAULT_PORTS[self.scheme]:
+            return f"{self.scheme}://{host}"
+        return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def robots_url(self) -> str:
+        return self.origin + "/robots.txt"
+
+
+def _encode_host(raw: str) -> str:
+    host = raw.strip().rstrip(".").lower()
+    if not host:
+        raise InvalidURL("the URL has no host")
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        pass
+    labels = host.split(".")
+    out: list[str] = []
+    for label in labels:
+        if not label:
+            raise InvalidURL(f"empty label in host {raw!r}")
+        if label.isascii():
+            encoded = label
+        else:
+            try:
+                encoded = label.encode("idna").decode("ascii")
+            except UnicodeError as exc:
+                raise InvalidURL(f"host {raw!r} is not a valid internationalised name") from exc
+        if len(encoded) > 63:
+            raise InvalidURL(f"label longer than 63 characters in host {raw!r}")
+        if not all(c.isalnum() or c in "-_" for c in encoded):
+            raise InvalidURL(f"invalid character in host {raw!r}")
+        out.append(encoded)
+    name = ".".join(out)
+    if len(name) > 253:
+        raise InvalidURL("host name longer than 253 characters")
+    return name
+
+
+def normalise_url(raw: str, *, max_length: int = 8192) -> NormalisedURL:
+    """Canonicalise an absolute http(s) URL, or raise :class:`InvalidURL`.
+
+    Scheme and host are lowercased, the host is IDNA-encoded, a default port is dropped, an
+    empty path becomes ``/``, the fragment is removed, and characters that must be escaped in a
+    path or query are percent-encoded as UTF-8. Existing escapes are kept as written.
+    """
+    if len(raw) > max_length:
+        raise InvalidURL(f"URL longer than {max_length} characters")
+    if any(ord(c) < 0x20 or c == "\x7f" for c in raw):
+        raise InvalidURL("URL contains control characters")
+    try:
+        parts: SplitResult = urlsplit(raw.strip())
+        port_value = parts.port
+    except ValueError as exc:
+        raise InvalidURL(f"unparseable URL: {exc}") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise InvalidURL(f"only http and https URLs can be decided, not {scheme or 'a relative URL'!r}")
+    if parts.hostname is None:
+        raise InvalidURL("the URL has no host")
+    host = _encode_host(parts.hostname)
+    port = port_value if port_value is not None else _DEFAULT_PORTS[scheme]
+    path = quote(parts.path or "/", safe=_PATH_SAFE)
+    query = quote(parts.query, safe=_QUERY_SAFE)
+    netloc_host = f"[{host}]" if ":" in host else host
+    netloc = netloc_host if port == _DEFAULT_PORTS[scheme] else f"{netloc_host}:{port}"
+    url = urlunsplit((scheme, netloc, path, query, ""))
+    path_query = path + ("?" + query if query else "")
+    return NormalisedURL(url=url, scheme=scheme, host=host, port=port, path_query=path_query)
