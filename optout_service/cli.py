@@ -47,7 +47,9 @@ def migrate() -> None:
 
 @app.command()
 def export(
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="file (default stdout)")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file (default stdout)")
+    ] = None,
     job: Annotated[str | None, typer.Option()] = None,
     domain: Annotated[str | None, typer.Option()] = None,
 ) -> None:

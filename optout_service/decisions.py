@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from piracy_lists import PiracyMatcher
-
 from optout_service.reasons import Reason
 from optout_service.robots_store import RobotsEntry, RobotsStore
 from optout_service.urls import NormalisedURL
+from piracy_lists import PiracyMatcher
 
 
 @dataclass(frozen=True, slots=True)

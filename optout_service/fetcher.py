@@ -94,7 +94,9 @@ class PolicyFetcher:
                 return self._failure(url, FetchOutcome.NETWORK_ERROR, f"DNS: {exc}", current, hops)
             # A fresh request each hop: the client's cookie jar is never consulted.
             request = httpx.Request(
-                "GET", current, headers={"User-Agent": self._user_agent, "Accept": "text/plain, */*"}
+                "GET",
+                current,
+                headers={"User-Agent": self._user_agent, "Accept": "text/plain, */*"},
             )
             try:
                 response = await self._client.send(request, stream=True)
@@ -108,7 +110,11 @@ class PolicyFetcher:
                     target = urljoin(current, location.strip())
                     if urlsplit(target).scheme not in ("http", "https"):
                         return self._failure(
-                            url, FetchOutcome.NETWORK_ERROR, f"redirect to {target!r}", current, hops
+                            url,
+                            FetchOutcome.NETWORK_ERROR,
+                            f"redirect to {target!r}",
+                            current,
+                            hops,
                         )
                     hops.append(current)
                     current = target

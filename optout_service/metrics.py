@@ -9,18 +9,26 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.decisions = Counter(
-            "optout_decisions", "Decisions answered, by decision and first reason",
-            ["decision", "reason"], registry=self.registry,
+            "optout_decisions",
+            "Decisions answered, by decision and first reason",
+            ["decision", "reason"],
+            registry=self.registry,
         )
         self.observations = Counter(
-            "optout_observations", "Observations evaluated, by outcome and first reason",
-            ["outcome", "reason"], registry=self.registry,
+            "optout_observations",
+            "Observations evaluated, by outcome and first reason",
+            ["outcome", "reason"],
+            registry=self.registry,
         )
         self.policy_fetches = Counter(
-            "optout_policy_fetches", "Policy documents fetched, by kind and outcome",
-            ["kind", "outcome"], registry=self.registry,
+            "optout_policy_fetches",
+            "Policy documents fetched, by kind and outcome",
+            ["kind", "outcome"],
+            registry=self.registry,
         )
         self.batch_size = Histogram(
-            "optout_decision_batch_size", "URLs per POST /v1/decisions",
-            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000), registry=self.registry,
+            "optout_decision_batch_size",
+            "URLs per POST /v1/decisions",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000),
+            registry=self.registry,
         )

@@ -58,9 +58,13 @@ class PolicyFetch(Base):
 class Decision(Base):
     __tablename__ = "decision"
 
-    seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    seq: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
     id: Mapped[str] = mapped_column(sa.String(36), unique=True)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, index=True
+    )
     job: Mapped[str] = mapped_column(sa.String(200), index=True)
     crawler: Mapped[str] = mapped_column(sa.String(100))
     url: Mapped[str] = mapped_column(sa.Text)
@@ -74,10 +78,14 @@ class Decision(Base):
 class Observation(Base):
     __tablename__ = "observation"
 
-    seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    seq: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
     id: Mapped[str] = mapped_column(sa.String(36), unique=True)
     decision_id: Mapped[str] = mapped_column(sa.ForeignKey("decision.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, index=True
+    )
     job: Mapped[str] = mapped_column(sa.String(200), index=True)
     url: Mapped[str] = mapped_column(sa.Text)
     host: Mapped[str] = mapped_column(sa.String(255), index=True)

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -64,7 +64,7 @@ class ObservationRow:
     content_type: str | None
     length: int
     sha256: str
-    outcome: str
+    outcome: Literal["keep", "discard"]
     reasons: list[str]
     headers: list[list[str]]
     created_at: datetime
@@ -163,9 +163,9 @@ class Repository:
             for start in range(0, len(unique), 500):
                 chunk = unique[start : start + 500]
                 result = session.execute(
-                    sa.select(Decision.id, Decision.job, Decision.url, Decision.host, Decision.crawler).where(
-                        Decision.id.in_(chunk)
-                    )
+                    sa.select(
+                        Decision.id, Decision.job, Decision.url, Decision.host, Decision.crawler
+                    ).where(Decision.id.in_(chunk))
                 )
                 for row in result:
                     found[row.id] = DecisionRef(row.id, row.job, row.url, row.host, row.crawler)
@@ -231,7 +231,10 @@ class Repository:
                     stmt = stmt.where(
                         sa.or_(table.host == flt.domain, table.host.endswith("." + flt.domain))
                     )
-                rows = session.scalars(stmt.order_by(table.seq).limit(batch)).all()
+                rows = cast(
+                    list[Decision | Observation],
+                    session.scalars(stmt.order_by(table.seq).limit(batch)).all(),
+                )
             if not rows:
                 return
             for row in rows:

@@ -70,7 +70,9 @@ class RobotsStore:
         result = await self._fetcher.fetch(origin + "/robots.txt")
         if self._on_fetch is not None:
             self._on_fetch(result.outcome)
-        stored = await to_thread.run_sync(self._repository.store_policy_fetch, _record(origin, result))
+        stored = await to_thread.run_sync(
+            self._repository.store_policy_fetch, _record(origin, result)
+        )
         rules = RobotsRules(result.outcome, result.body)
         ttl = (
             self._settings.cache_seconds

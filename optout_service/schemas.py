@@ -1,4 +1,4 @@
-"""Request and response bodies of the v1 API (the shapes in DESIGN.md are fixed: add, never rename)."""
+"""Request and response bodies of the v1 API (DESIGN.md fixes the shapes: add, never rename)."""
 
 from __future__ import annotations
 

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 import httpx
 
-from piracy_lists import PiracyMatcher, bundled_lists, load_list
-
 from optout_service.config import ApiKey, Settings
 from optout_service.db import Database
 from optout_service.decisions import DecisionEngine
@@ -15,6 +13,7 @@ from optout_service.fetcher import PolicyFetcher
 from optout_service.metrics import Metrics
 from optout_service.repository import Repository
 from optout_service.robots_store import RobotsStore
+from piracy_lists import PiracyMatcher, bundled_lists, load_list
 
 
 @dataclass
@@ -43,7 +42,9 @@ class Services:
             fetcher,
             repository,
             settings.robots,
-            on_fetch=lambda outcome: metrics.policy_fetches.labels("robots_txt", outcome.value).inc(),
+            on_fetch=lambda outcome: metrics.policy_fetches.labels(
+                "robots_txt", outcome.value
+            ).inc(),
         )
         lists = (
             [load_list(path) for path in settings.piracy.lists]

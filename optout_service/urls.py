@@ -86,7 +86,9 @@ def normalise_url(raw: str, *, max_length: int = 8192) -> NormalisedURL:
         raise InvalidURL(f"unparseable URL: {exc}") from exc
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
-        raise InvalidURL(f"only http and https URLs can be decided, not {scheme or 'a relative URL'!r}")
+        raise InvalidURL(
+            f"only http and https URLs can be decided, not {scheme or 'a relative URL'!r}"
+        )
     if parts.hostname is None:
         raise InvalidURL("the URL has no host")
     host = _encode_host(parts.hostname)

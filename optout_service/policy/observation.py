@@ -25,7 +25,9 @@ _STATUS_REASONS = {
 }
 # Directives of X-Robots-Tag that take a value after a colon; anything else before a colon names
 # a user agent the rest of the value is addressed to.
-_VALUED_DIRECTIVES = frozenset({"unavailable_after", "max-snippet", "max-image-preview", "max-video-preview"})
+_VALUED_DIRECTIVES = frozenset(
+    {"unavailable_after", "max-snippet", "max-image-preview", "max-video-preview"}
+)
 _AGENT_PREFIX = re.compile(r"^\s*([A-Za-z_-]+)\s*:\s*(.*)$", re.DOTALL)
 
 
@@ -97,7 +99,9 @@ def evaluate_observation(
         header_map.setdefault(name.strip().lower(), []).append(value)
     if any(v.strip() == "1" for v in header_map.get("tdm-reservation", [])):
         reasons.append(Reason.TDMREP_RESERVED)
-    robots_flags(header_map.get("x-robots-tag", []), Reason.X_ROBOTS_TAG_NOAI, Reason.X_ROBOTS_TAG_NOIMAGEAI)
+    robots_flags(
+        header_map.get("x-robots-tag", []), Reason.X_ROBOTS_TAG_NOAI, Reason.X_ROBOTS_TAG_NOIMAGEAI
+    )
 
     if head_html:
         metas = head_metas(head_html)

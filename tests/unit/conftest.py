@@ -1,4 +1,4 @@
-"""Unit tests never touch the network: every socket but AF_UNIX (the event loop's self-pipe) is refused."""
+"""Unit tests never touch the network: only AF_UNIX sockets (the loop self-pipe) are allowed."""
 
 from __future__ import annotations
 

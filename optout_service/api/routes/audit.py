@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 def export_log(
     services: ServicesDep,
     key: CrawlOrAuditKey,
-    format: Literal["jsonl"] = Query("jsonl"),  # noqa: A002 - the contract's name
+    format: Literal["jsonl"] = Query("jsonl"),
     job: str | None = Query(None, max_length=200),
     domain: str | None = Query(None, max_length=255),
     since: datetime | None = None,

@@ -31,8 +31,13 @@ async def create_decisions(
     api = services.settings.api
     if len(body.urls) > api.max_urls_per_request:
         raise RequestValidationError(
-            [{"loc": ("body", "urls"), "msg": errors.TOO_MANY_URLS.format(limit=api.max_urls_per_request),
-              "type": "too_long"}]
+            [
+                {
+                    "loc": ("body", "urls"),
+                    "msg": errors.TOO_MANY_URLS.format(limit=api.max_urls_per_request),
+                    "type": "too_long",
+                }
+            ]
         )
     normalised: list[NormalisedURL] = []
     problems: list[dict[str, object]] = []
@@ -41,8 +46,12 @@ async def create_decisions(
             normalised.append(normalise_url(raw, max_length=api.max_url_length))
         except InvalidURL as exc:
             problems.append(
-                {"loc": ("body", "urls", index), "msg": str(exc), "type": "url_invalid",
-                 "input": raw[:200]}
+                {
+                    "loc": ("body", "urls", index),
+                    "msg": str(exc),
+                    "type": "url_invalid",
+                    "input": raw[:200],
+                }
             )
     if problems:
         raise RequestValidationError(problems)

@@ -28,8 +28,12 @@ async def create_observations(
     ids = [o.decision_id for o in body.observations]
     decisions = await to_thread.run_sync(services.repository.find_decisions, ids)
     missing = [
-        {"loc": ("body", "observations", i, "decision_id"), "msg": errors.UNKNOWN_DECISION,
-         "type": "unknown_decision", "input": o.decision_id}
+        {
+            "loc": ("body", "observations", i, "decision_id"),
+            "msg": errors.UNKNOWN_DECISION,
+            "type": "unknown_decision",
+            "input": o.decision_id,
+        }
         for i, o in enumerate(body.observations)
         if o.decision_id not in decisions
     ]
@@ -70,7 +74,7 @@ async def create_observations(
         services.metrics.observations.labels(row.outcome, row.reasons[0]).inc()
     return ObservationsRead(
         results=[
-            ObservationResultRead(decision_id=r.decision_id, outcome=r.outcome, reasons=r.reasons)  # type: ignore[arg-type]
+            ObservationResultRead(decision_id=r.decision_id, outcome=r.outcome, reasons=r.reasons)
             for r in rows
         ]
     )

@@ -1,4 +1,4 @@
-"""The v1 API end to end inside one process: routes, engine, log, with a fake web under the fetcher."""
+"""The v1 API in one process: routes, engine and log, with a fake web under the fetcher."""
 
 from __future__ import annotations
 
@@ -13,8 +13,12 @@ from tests.unit.optout_service.conftest import AUDIT_KEY, FakeWeb
 ROBOTS = "User-agent: *\nAllow: /\n\nUser-agent: ExampleBot\nCrawl-delay: 2\nDisallow: /private/\n"
 
 
-async def decide(client: httpx.AsyncClient, *urls: str, crawler: str = "ExampleBot") -> list[dict[str, object]]:
-    response = await client.post("/v1/decisions", json={"crawler": crawler, "job": "job-1", "urls": list(urls)})
+async def decide(
+    client: httpx.AsyncClient, *urls: str, crawler: str = "ExampleBot"
+) -> list[dict[str, object]]:
+    response = await client.post(
+        "/v1/decisions", json={"crawler": crawler, "job": "job-1", "urls": list(urls)}
+    )
     assert response.status_code == 200, response.text
     decisions: list[dict[str, object]] = response.json()["decisions"]
     return decisions
@@ -26,12 +30,20 @@ async def export(client: httpx.AsyncClient, **params: str) -> list[dict[str, obj
     return [json.loads(line) for line in response.text.splitlines()]
 
 
-async def test_robots_rules_decide_and_crawl_delay_is_returned(client: httpx.AsyncClient, fakeweb: FakeWeb) -> None:
+async def test_robots_rules_decide_and_crawl_delay_is_returned(
+    client: httpx.AsyncClient, fakeweb: FakeWeb
+) -> None:
     fakeweb.routes["http://site.example.com/robots.txt"] = httpx.Response(200, text=ROBOTS)
     first, second = await decide(
-        client, "http://site.example.com/public/a.html", "http://SITE.example.com:80/private/b.html#frag"
+        client,
+        "http://site.example.com/public/a.html",
+        "http://SITE.example.com:80/private/b.html#frag",
     )
-    assert (first["decision"], first["reasons"], first["crawl_delay"]) == ("allow", ["robots.allowed"], 2.0)
+    assert (first["decision"], first["reasons"], first["crawl_delay"]) == (
+        "allow",
+        ["robots.allowed"],
+        2.0,
+    )
     assert (second["decision"], second["reasons"]) == ("deny", ["robots.disallowed"])
     assert second["url"] == "http://SITE.example.com:80/private/b.html#frag"
     assert second["normalized_url"] == "http://site.example.com/private/b.html"
@@ -54,19 +66,27 @@ async def test_robots_rules_decide_and_crawl_delay_is_returned(client: httpx.Asy
     ],
 )
 async def test_status_policy_of_rfc9309(
-    client: httpx.AsyncClient, fakeweb: FakeWeb, answer: httpx.Response | Exception, decision: str, reason: str
+    client: httpx.AsyncClient,
+    fakeweb: FakeWeb,
+    answer: httpx.Response | Exception,
+    decision: str,
+    reason: str,
 ) -> None:
     fakeweb.routes["http://status.example.org/robots.txt"] = answer
     (result,) = await decide(client, "http://status.example.org/page")
     assert (result["decision"], result["reasons"]) == (decision, [reason])
 
 
-async def test_redirects_are_followed_up_to_five(client: httpx.AsyncClient, fakeweb: FakeWeb) -> None:
+async def test_redirects_are_followed_up_to_five(
+    client: httpx.AsyncClient, fakeweb: FakeWeb
+) -> None:
     for i in range(5):
         fakeweb.routes[f"http://hop{i}.example.net/robots.txt"] = httpx.Response(
             301, headers={"Location": f"http://hop{i + 1}.example.net/robots.txt"}
         )
-    fakeweb.routes["http://hop5.example.net/robots.txt"] = httpx.Response(200, text="User-agent: *\nDisallow: /x\n")
+    fakeweb.routes["http://hop5.example.net/robots.txt"] = httpx.Response(
+        200, text="User-agent: *\nDisallow: /x\n"
+    )
     allowed, denied = await decide(client, "http://hop0.example.net/y", "http://hop0.example.net/x")
     assert allowed["decision"] == "allow"
     assert denied["reasons"] == ["robots.disallowed"]
@@ -78,18 +98,29 @@ async def test_redirects_are_followed_up_to_five(client: httpx.AsyncClient, fake
     assert looping["reasons"] == ["robots.unreachable"]
 
 
-async def test_piracy_listed_hosts_are_never_contacted(client: httpx.AsyncClient, fakeweb: FakeWeb) -> None:
-    results = await decide(client, "http://streamvault-free.to/", "https://media.streamvault-free.to/x")
+async def test_piracy_listed_hosts_are_never_contacted(
+    client: httpx.AsyncClient, fakeweb: FakeWeb
+) -> None:
+    results = await decide(
+        client, "http://streamvault-free.to/", "https://media.streamvault-free.to/x"
+    )
     assert [r["reasons"] for r in results] == [["piracy.listed"], ["piracy.listed"]]
     assert all(r["decision"] == "deny" for r in results)
     assert fakeweb.requests == []
 
 
-async def test_many_urls_of_one_unknown_origin_fetch_robots_once(client: httpx.AsyncClient, fakeweb: FakeWeb) -> None:
+async def test_many_urls_of_one_unknown_origin_fetch_robots_once(
+    client: httpx.AsyncClient, fakeweb: FakeWeb
+) -> None:
     import asyncio
 
-    fakeweb.routes["http://busy.example.com/robots.txt"] = httpx.Response(200, text="User-agent: *\nDisallow: /odd\n")
-    batches = [[f"http://busy.example.com/{'odd' if i % 2 else 'even'}/{i}" for i in range(k, k + 5)] for k in range(0, 50, 5)]
+    fakeweb.routes["http://busy.example.com/robots.txt"] = httpx.Response(
+        200, text="User-agent: *\nDisallow: /odd\n"
+    )
+    batches = [
+        [f"http://busy.example.com/{'odd' if i % 2 else 'even'}/{i}" for i in range(k, k + 5)]
+        for k in range(0, 50, 5)
+    ]
     results = await asyncio.gather(*(decide(client, *batch) for batch in batches))
     flat = [r for batch in results for r in batch]
     assert len(flat) == 50
@@ -99,8 +130,12 @@ async def test_many_urls_of_one_unknown_origin_fetch_robots_once(client: httpx.A
     assert fakeweb.fetched("http://busy.example.com/robots.txt") == 1
 
 
-async def test_observations_keep_or_discard_and_everything_is_logged(client: httpx.AsyncClient, fakeweb: FakeWeb) -> None:
-    fakeweb.routes["http://news.example.com/robots.txt"] = httpx.Response(200, text="User-agent: *\nDisallow:\n")
+async def test_observations_keep_or_discard_and_everything_is_logged(
+    client: httpx.AsyncClient, fakeweb: FakeWeb
+) -> None:
+    fakeweb.routes["http://news.example.com/robots.txt"] = httpx.Response(
+        200, text="User-agent: *\nDisallow:\n"
+    )
     paths = ["/plain", "/tdm", "/noai", "/paid", "/login", "/meta"]
     decisions = await decide(client, *(f"http://news.example.com{p}" for p in paths))
     sha = "ab" * 32
@@ -113,8 +148,17 @@ async def test_observations_keep_or_discard_and_everything_is_logged(client: htt
         (200, [], '<head><meta name="robots" content="noindex, noai"></head>'),
     ]
     observations = [
-        {"decision_id": d["id"], "url": d["url"], "final_url": d["url"], "status": status, "headers": headers,
-         "content_type": "text/html", "length": 10, "sha256": sha, "head_html": head}
+        {
+            "decision_id": d["id"],
+            "url": d["url"],
+            "final_url": d["url"],
+            "status": status,
+            "headers": headers,
+            "content_type": "text/html",
+            "length": 10,
+            "sha256": sha,
+            "head_html": head,
+        }
         for d, (status, headers, head) in zip(decisions, cases, strict=True)
     ]
     response = await client.post("/v1/observations", json={"observations": observations})
@@ -135,14 +179,30 @@ async def test_observations_keep_or_discard_and_everything_is_logged(client: htt
     assert observed[decisions[1]["id"]]["reasons"] == ["tdmrep.reserved"]
 
 
-async def test_x_robots_tag_for_another_agent_does_not_apply(client: httpx.AsyncClient, fakeweb: FakeWeb) -> None:
+async def test_x_robots_tag_for_another_agent_does_not_apply(
+    client: httpx.AsyncClient, fakeweb: FakeWeb
+) -> None:
     fakeweb.routes["http://agents.example.com/robots.txt"] = httpx.Response(404)
     (d1, d2) = await decide(client, "http://agents.example.com/a", "http://agents.example.com/b")
     obs = [
-        {"decision_id": d1["id"], "url": d1["url"], "final_url": d1["url"], "status": 200,
-         "headers": [["X-Robots-Tag", "otherbot: noai"]], "length": 0, "sha256": "0" * 64},
-        {"decision_id": d2["id"], "url": d2["url"], "final_url": d2["url"], "status": 200,
-         "headers": [["X-Robots-Tag", "examplebot: noai"]], "length": 0, "sha256": "0" * 64},
+        {
+            "decision_id": d1["id"],
+            "url": d1["url"],
+            "final_url": d1["url"],
+            "status": 200,
+            "headers": [["X-Robots-Tag", "otherbot: noai"]],
+            "length": 0,
+            "sha256": "0" * 64,
+        },
+        {
+            "decision_id": d2["id"],
+            "url": d2["url"],
+            "final_url": d2["url"],
+            "status": 200,
+            "headers": [["X-Robots-Tag", "examplebot: noai"]],
+            "length": 0,
+            "sha256": "0" * 64,
+        },
     ]
     response = await client.post("/v1/observations", json={"observations": obs})
     assert [r["outcome"] for r in response.json()["results"]] == ["keep", "discard"]
@@ -153,7 +213,10 @@ async def test_x_robots_tag_for_another_agent_does_not_apply(client: httpx.Async
     [
         ("/v1/decisions", {"job": "j", "urls": ["http://a.example.com/"]}),
         ("/v1/decisions", {"crawler": "ExampleBot", "job": "j", "urls": []}),
-        ("/v1/decisions", {"crawler": "Example Bot/1.0", "job": "j", "urls": ["http://a.example.com/"]}),
+        (
+            "/v1/decisions",
+            {"crawler": "Example Bot/1.0", "job": "j", "urls": ["http://a.example.com/"]},
+        ),
         ("/v1/decisions", {"crawler": "ExampleBot", "job": "j", "urls": ["ftp://a.example.com/"]}),
         ("/v1/decisions", {"crawler": "ExampleBot", "job": "j", "urls": ["not a url"]}),
         ("/v1/decisions", {"crawler": "ExampleBot", "job": "j", "urls": ["http://exa mple.com/"]}),
@@ -161,34 +224,69 @@ async def test_x_robots_tag_for_another_agent_does_not_apply(client: httpx.Async
         ("/v1/decisions", {"crawler": "ExampleBot", "job": "j", "urls": [12]}),
         ("/v1/decisions", ["not", "an", "object"]),
         ("/v1/observations", {"observations": [{"decision_id": "nope"}]}),
-        ("/v1/observations", {"observations": [{"decision_id": "00000000-0000-0000-0000-000000000000", "url": "http://a/",
-                                                "final_url": "http://a/", "status": 200, "length": 1, "sha256": "0" * 64}]}),
+        (
+            "/v1/observations",
+            {
+                "observations": [
+                    {
+                        "decision_id": "00000000-0000-0000-0000-000000000000",
+                        "url": "http://a/",
+                        "final_url": "http://a/",
+                        "status": 200,
+                        "length": 1,
+                        "sha256": "0" * 64,
+                    }
+                ]
+            },
+        ),
         ("/v1/robots/evaluate", {"user_agent": "ExampleBot"}),
-        ("/v1/robots/evaluate", {"user_agent": "ExampleBot", "url": "http://a.example.com/", "robots_txt_b64": "***"}),
-        ("/v1/robots/evaluate", {"user_agent": "ExampleBot", "url": "mailto:x@y", "robots_txt": ""}),
+        (
+            "/v1/robots/evaluate",
+            {"user_agent": "ExampleBot", "url": "http://a.example.com/", "robots_txt_b64": "***"},
+        ),
+        (
+            "/v1/robots/evaluate",
+            {"user_agent": "ExampleBot", "url": "mailto:x@y", "robots_txt": ""},
+        ),
     ],
 )
-async def test_bad_input_is_a_4xx_never_a_500(client: httpx.AsyncClient, path: str, payload: object) -> None:
+async def test_bad_input_is_a_4xx_never_a_500(
+    client: httpx.AsyncClient, path: str, payload: object
+) -> None:
     response = await client.post(path, json=payload)
     assert response.status_code == 422, response.text
     assert "detail" in response.json()
 
 
 async def test_malformed_json_and_huge_bodies(client: httpx.AsyncClient) -> None:
-    response = await client.post("/v1/decisions", content=b"{not json", headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/v1/decisions", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 422
-    huge = json.dumps({"crawler": "ExampleBot", "job": "j", "urls": ["http://a.example.com/" + "x" * 1000] * 3000})
-    response = await client.post("/v1/decisions", content=huge.encode(), headers={"Content-Type": "application/json"})
+    huge = json.dumps(
+        {"crawler": "ExampleBot", "job": "j", "urls": ["http://a.example.com/" + "x" * 1000] * 3000}
+    )
+    response = await client.post(
+        "/v1/decisions", content=huge.encode(), headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 413
     assert "larger than" in response.json()["detail"]
-    response = await client.post("/v1/robots/evaluate", content=b"\x00\xff" * 10, headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/v1/robots/evaluate",
+        content=b"\x00\xff" * 10,
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 422
 
 
 async def test_api_keys_and_scopes(client: httpx.AsyncClient) -> None:
     body = {"crawler": "ExampleBot", "job": "j", "urls": ["http://streamvault-free.to/"]}
-    assert (await client.post("/v1/decisions", json=body, headers={"Authorization": ""})).status_code == 401
-    assert (await client.post("/v1/decisions", json=body, headers={"Authorization": "Bearer wrong"})).status_code == 401
+    assert (
+        await client.post("/v1/decisions", json=body, headers={"Authorization": ""})
+    ).status_code == 401
+    assert (
+        await client.post("/v1/decisions", json=body, headers={"Authorization": "Bearer wrong"})
+    ).status_code == 401
     audit = {"Authorization": f"Bearer {AUDIT_KEY}"}
     assert (await client.post("/v1/decisions", json=body, headers=audit)).status_code == 403
     # A crawl key exports its own job, only an audit key exports everything.
@@ -201,14 +299,24 @@ async def test_robots_self_check(client: httpx.AsyncClient) -> None:
     cases = [
         ({"robots_txt": robots, "url": "http://a.example.com/no/x"}, False, "robots.disallowed"),
         ({"robots_txt": robots, "url": "/yes"}, True, "robots.allowed"),
-        ({"robots_txt_b64": base64.b64encode(robots.encode("utf-16")).decode(), "url": "/no"}, False, "robots.disallowed"),
+        (
+            {"robots_txt_b64": base64.b64encode(robots.encode("utf-16")).decode(), "url": "/no"},
+            False,
+            "robots.disallowed",
+        ),
         ({"robots_txt": robots, "url": "/robots.txt"}, True, "robots.allowed"),
         ({"status": 404, "url": "/no"}, True, "robots.unavailable"),
         ({"status": 503, "url": "/anything"}, False, "robots.unreachable"),
-        ({"status": 500, "robots_txt": "User-agent: *\nAllow: /", "url": "/a"}, False, "robots.unreachable"),
+        (
+            {"status": 500, "robots_txt": "User-agent: *\nAllow: /", "url": "/a"},
+            False,
+            "robots.unreachable",
+        ),
     ]
     for payload, allowed, reason in cases:
-        response = await client.post("/v1/robots/evaluate", json={"user_agent": "ExampleBot", **payload}, headers={})
+        response = await client.post(
+            "/v1/robots/evaluate", json={"user_agent": "ExampleBot", **payload}, headers={}
+        )
         assert response.status_code == 200, response.text
         assert (response.json()["allowed"], response.json()["reason"]) == (allowed, reason), payload
 

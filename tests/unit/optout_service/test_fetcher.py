@@ -25,7 +25,9 @@ def fetcher(handler: Any, **settings: Any) -> PolicyFetcher:
 async def test_body_is_cut_at_the_cap_not_rejected() -> None:
     big = b"User-agent: *\n" + b"Disallow: /x\n" * 100_000
 
-    result = await fetcher(lambda r: httpx.Response(200, content=big)).fetch("http://a.example.com/robots.txt")
+    result = await fetcher(lambda r: httpx.Response(200, content=big)).fetch(
+        "http://a.example.com/robots.txt"
+    )
     assert result.outcome is FetchOutcome.OK
     assert result.truncated
     assert len(result.body) == 512 * 1024
@@ -51,13 +53,15 @@ async def test_no_cookies_are_sent_across_redirects() -> None:
 
 
 async def test_redirect_to_another_scheme_fails_closed() -> None:
-    result = await fetcher(lambda r: httpx.Response(301, headers={"Location": "file:///etc/passwd"})).fetch(
-        "http://a.example.com/robots.txt"
-    )
+    result = await fetcher(
+        lambda r: httpx.Response(301, headers={"Location": "file:///etc/passwd"})
+    ).fetch("http://a.example.com/robots.txt")
     assert result.outcome is FetchOutcome.NETWORK_ERROR
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "10.1.2.3", "169.254.169.254", "[::1]", "[::ffff:192.168.0.1]", "0.0.0.0"])
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "10.1.2.3", "169.254.169.254", "[::1]", "[::ffff:192.168.0.1]", "0.0.0.0"]
+)
 async def test_private_addresses_are_refused(host: str) -> None:
     calls: list[httpx.Request] = []
     f = fetcher(lambda r: calls.append(r) or httpx.Response(200), allow_private_networks=False)
@@ -66,7 +70,9 @@ async def test_private_addresses_are_refused(host: str) -> None:
     assert calls == []
 
 
-async def test_names_resolving_to_private_addresses_are_refused_on_every_hop(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_names_resolving_to_private_addresses_are_refused_on_every_hop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     addresses = {"public.example.com": "93.184.215.14", "sneaky.example.com": "192.168.1.10"}
 
     async def fake_getaddrinfo(host: str, port: int, **_: Any) -> list[Any]:
@@ -79,7 +85,9 @@ async def test_names_resolving_to_private_addresses_are_refused_on_every_hop(mon
         calls.append(str(request.url))
         return httpx.Response(301, headers={"Location": "http://sneaky.example.com/robots.txt"})
 
-    result = await fetcher(handler, allow_private_networks=False).fetch("http://public.example.com/robots.txt")
+    result = await fetcher(handler, allow_private_networks=False).fetch(
+        "http://public.example.com/robots.txt"
+    )
     assert result.outcome is FetchOutcome.BLOCKED_ADDRESS
     assert calls == ["http://public.example.com/robots.txt"]
 

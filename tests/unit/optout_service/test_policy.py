@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from optout_service.policy.observation import evaluate_observation
-from optout_service.policy.robots import FetchOutcome, RobotsRules, decode_robots, outcome_for_status
+from optout_service.policy.robots import (
+    FetchOutcome,
+    RobotsRules,
+    decode_robots,
+    outcome_for_status,
+)
 from optout_service.reasons import Reason
 from optout_service.urls import InvalidURL, normalise_url
 
@@ -17,7 +22,11 @@ from optout_service.urls import InvalidURL, normalise_url
         ("HTTPS://example.com:443/a?b=c#frag", "https://example.com/a?b=c", "https://example.com"),
         ("http://example.com:8080/a b", "http://example.com:8080/a%20b", "http://example.com:8080"),
         ("http://example.com./%7Euser/", "http://example.com/%7Euser/", "http://example.com"),
-        ("http://bücher.example/straße", "http://xn--bcher-kva.example/stra%C3%9Fe", "http://xn--bcher-kva.example"),
+        (
+            "http://bücher.example/straße",
+            "http://xn--bcher-kva.example/stra%C3%9Fe",
+            "http://xn--bcher-kva.example",
+        ),
         ("http://[2001:db8::1]:8000/x", "http://[2001:db8::1]:8000/x", "http://[2001:db8::1]:8000"),
         ("http://127.0.0.1/", "http://127.0.0.1/", "http://127.0.0.1"),
     ],
@@ -31,8 +40,19 @@ def test_normalise_url(raw: str, url: str, origin: str) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["", "/relative", "ftp://example.com/", "javascript:alert(1)", "http://", "http://exa mple.com/",
-     "http://a..b/", "http://example.com:99999/", "http://" + "a" * 64 + ".com/", "http://x/\n", "http://[::1/"],
+    [
+        "",
+        "/relative",
+        "ftp://example.com/",
+        "javascript:alert(1)",
+        "http://",
+        "http://exa mple.com/",
+        "http://a..b/",
+        "http://example.com:99999/",
+        "http://" + "a" * 64 + ".com/",
+        "http://x/\n",
+        "http://[::1/",
+    ],
 )
 def test_invalid_urls_raise(raw: str) -> None:
     with pytest.raises(InvalidURL):
@@ -46,10 +66,19 @@ def test_overlong_url() -> None:
 
 @pytest.mark.parametrize(
     ("status", "outcome"),
-    [(200, FetchOutcome.OK), (204, FetchOutcome.OK), (400, FetchOutcome.CLIENT_ERROR),
-     (401, FetchOutcome.CLIENT_ERROR), (404, FetchOutcome.CLIENT_ERROR), (410, FetchOutcome.CLIENT_ERROR),
-     (429, FetchOutcome.SERVER_ERROR), (500, FetchOutcome.SERVER_ERROR), (503, FetchOutcome.SERVER_ERROR),
-     (304, FetchOutcome.SERVER_ERROR), (600, FetchOutcome.SERVER_ERROR)],
+    [
+        (200, FetchOutcome.OK),
+        (204, FetchOutcome.OK),
+        (400, FetchOutcome.CLIENT_ERROR),
+        (401, FetchOutcome.CLIENT_ERROR),
+        (404, FetchOutcome.CLIENT_ERROR),
+        (410, FetchOutcome.CLIENT_ERROR),
+        (429, FetchOutcome.SERVER_ERROR),
+        (500, FetchOutcome.SERVER_ERROR),
+        (503, FetchOutcome.SERVER_ERROR),
+        (304, FetchOutcome.SERVER_ERROR),
+        (600, FetchOutcome.SERVER_ERROR),
+    ],
 )
 def test_status_policy(status: int, outcome: FetchOutcome) -> None:
     # RFC 9309 2.3.1.3 (4xx: no restrictions) and 2.3.1.4 (5xx: complete disallow).
@@ -89,20 +118,84 @@ def test_crawl_delay_for_our_token() -> None:
         (200, [("X-Robots-Tag", "NOAI")], "text/html", None, (Reason.X_ROBOTS_TAG_NOAI,)),
         (200, [("X-Robots-Tag", "noimageai")], "text/html", None, (Reason.CONTENT_UNRESERVED,)),
         (200, [("X-Robots-Tag", "noimageai")], "image/png", None, (Reason.X_ROBOTS_TAG_NOIMAGEAI,)),
-        (200, [("X-Robots-Tag", "unavailable_after: 2030-01-01")], "text/html", None, (Reason.CONTENT_UNRESERVED,)),
-        (200, [("X-Robots-Tag", "googlebot: noai")], "text/html", None, (Reason.CONTENT_UNRESERVED,)),
-        (200, [("X-Robots-Tag", "ExampleBot: noindex, noai")], "text/html", None, (Reason.X_ROBOTS_TAG_NOAI,)),
-        (200, [], "text/html", '<head><META NAME="Robots" CONTENT="noai"></head>', (Reason.META_NOAI,)),
-        (200, [], "text/html", '<head><meta name="examplebot" content="noai"></head>', (Reason.META_NOAI,)),
-        (200, [], "text/html", '<head><meta name="otherbot" content="noai"></head>', (Reason.CONTENT_UNRESERVED,)),
-        (200, [], "text/html", '<head><meta name="tdm-reservation" content="1"></head>', (Reason.TDMREP_RESERVED,)),
-        (200, [], "text/html", "<head><meta name=robots content=noai <<<</", (Reason.CONTENT_UNRESERVED,)),
-        (402, [("tdm-reservation", "1")], "text/html", None, (Reason.ACCESS_PAYMENT_REQUIRED, Reason.TDMREP_RESERVED)),
+        (
+            200,
+            [("X-Robots-Tag", "unavailable_after: 2030-01-01")],
+            "text/html",
+            None,
+            (Reason.CONTENT_UNRESERVED,),
+        ),
+        (
+            200,
+            [("X-Robots-Tag", "googlebot: noai")],
+            "text/html",
+            None,
+            (Reason.CONTENT_UNRESERVED,),
+        ),
+        (
+            200,
+            [("X-Robots-Tag", "ExampleBot: noindex, noai")],
+            "text/html",
+            None,
+            (Reason.X_ROBOTS_TAG_NOAI,),
+        ),
+        (
+            200,
+            [],
+            "text/html",
+            '<head><META NAME="Robots" CONTENT="noai"></head>',
+            (Reason.META_NOAI,),
+        ),
+        (
+            200,
+            [],
+            "text/html",
+            '<head><meta name="examplebot" content="noai"></head>',
+            (Reason.META_NOAI,),
+        ),
+        (
+            200,
+            [],
+            "text/html",
+            '<head><meta name="otherbot" content="noai"></head>',
+            (Reason.CONTENT_UNRESERVED,),
+        ),
+        (
+            200,
+            [],
+            "text/html",
+            '<head><meta name="tdm-reservation" content="1"></head>',
+            (Reason.TDMREP_RESERVED,),
+        ),
+        (
+            200,
+            [],
+            "text/html",
+            "<head><meta name=robots content=noai <<<</",
+            (Reason.CONTENT_UNRESERVED,),
+        ),
+        (
+            402,
+            [("tdm-reservation", "1")],
+            "text/html",
+            None,
+            (Reason.ACCESS_PAYMENT_REQUIRED, Reason.TDMREP_RESERVED),
+        ),
     ],
 )
 def test_observation_rules(
-    status: int, headers: list[tuple[str, str]], content_type: str, head: str | None, reasons: tuple[Reason, ...]
+    status: int,
+    headers: list[tuple[str, str]],
+    content_type: str,
+    head: str | None,
+    reasons: tuple[Reason, ...],
 ) -> None:
-    verdict = evaluate_observation(status=status, headers=headers, content_type=content_type, head_html=head, token="ExampleBot")
+    verdict = evaluate_observation(
+        status=status,
+        headers=headers,
+        content_type=content_type,
+        head_html=head,
+        token="ExampleBot",
+    )
     assert verdict.reasons == reasons
     assert verdict.outcome == ("keep" if reasons == (Reason.CONTENT_UNRESERVED,) else "discard")
