@@ -38,11 +38,14 @@ def outcome_for_status(status: int) -> FetchOutcome:
 
 def decode_robots(body: bytes) -> str:
     """Decode a robots.txt body: UTF-8 (BOM skipped), UTF-16 when a BOM says so; never raises."""
-    if body.startswith(codecs.BOM_UTF8):
-        return body[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
-    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return body.decode("utf-16", errors="replace")
-    return body.decode("utf-8", errors="replace")
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not body.startswith(
+        codecs.BOM_UTF8
+    ):
+        text = body.decode("utf-16", errors="replace")
+    else:
+        text = body.decode("utf-8", errors="replace")
+    # A BOM left in the text (UTF-8 BOM, or one written twice) would hide the first line.
+    return text.lstrip("\ufeff")
 
 
 @dataclass(frozen=True, slots=True)
