@@ -296,7 +296,7 @@ async def test_api_keys_and_scopes(client: httpx.AsyncClient) -> None:
 
 async def test_robots_self_check(client: httpx.AsyncClient) -> None:
     robots = "\ufeffUser-agent: ExampleBot\nDisallow: /no\n"
-    cases = [
+    cases: list[tuple[dict[str, object], bool, str]] = [
         ({"robots_txt": robots, "url": "http://a.example.com/no/x"}, False, "robots.disallowed"),
         ({"robots_txt": robots, "url": "/yes"}, True, "robots.allowed"),
         (

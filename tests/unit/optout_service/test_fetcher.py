@@ -64,7 +64,12 @@ async def test_redirect_to_another_scheme_fails_closed() -> None:
 )
 async def test_private_addresses_are_refused(host: str) -> None:
     calls: list[httpx.Request] = []
-    f = fetcher(lambda r: calls.append(r) or httpx.Response(200), allow_private_networks=False)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(200)
+
+    f = fetcher(handler, allow_private_networks=False)
     result = await f.fetch(f"http://{host}/robots.txt")
     assert result.outcome is FetchOutcome.BLOCKED_ADDRESS
     assert calls == []
