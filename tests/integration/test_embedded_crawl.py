@@ -80,10 +80,10 @@ def test_redirect_target_is_decided_and_refused(demo: tuple[CrawlRun, list[Acces
     run, access = demo
     assert [r.status for r in page_requests(access, PARTIAL_HOST) if r.path == "/reports/latest"] == [302]
     assert run.decision_for(url(PARTIAL_HOST, "/reports/latest"))["decision"] == "allow"
-    # The target was asked about twice (linked from / and redirected to), denied both times.
-    target = [d for d in run.decisions(PARTIAL_HOST) if d["url"].endswith("/private/annual-report-2026.html")]
-    assert len(target) == 2
-    assert all(d["reasons"] == ["robots.disallowed"] for d in target)
+    # The redirect target is a new request: decided on its own, and refused.
+    target = run.decision_for(url(PARTIAL_HOST, "/private/board-minutes.html"))
+    assert (target["decision"], target["reasons"]) == ("deny", ["robots.disallowed"])
+    assert not [r for r in access if r.path == "/private/board-minutes.html"]
 
 
 def test_robots_5xx_means_complete_disallow(demo: tuple[CrawlRun, list[AccessRecord]]) -> None:

@@ -1,0 +1,108 @@
+"""Micro-batching of calls to the service, with retries, one future per caller.
+
+Concurrent callers each get their own ``asyncio.Future``; a flush sends every pending item in one
+call once ``max_batch`` items are waiting or ``max_delay`` has passed. Transient failures are
+retried with exponential backoff; after the last try every caller of the batch gets the error.
+Nothing is shared between waiters that one of them could consume (the failure of Scrapy's
+robots.txt middleware, see DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+from crawler.optout_client import ServiceError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+Sender = Callable[[Sequence[T]], Awaitable[Sequence[R]]]
+
+
+class Batcher(Generic[T, R]):
+    def __init__(
+        self,
+        send: Sender[T, R],
+        *,
+        max_batch: int = 64,
+        max_delay: float = 0.002,
+        retries: int = 3,
+        backoff: float = 0.5,
+        max_backoff: float = 10.0,
+        on_retry: Callable[[Exception, int], None] | None = None,
+    ) -> None:
+        self._send = send
+        self._max_batch = max(1, max_batch)
+        self._max_delay = max_delay
+        self._retries = max(0, retries)
+        self._backoff = backoff
+        self._max_backoff = max_backoff
+        self._on_retry = on_retry
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def submit(self, item: T) -> R:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        self._pending.append((item, future))
+        if len(self._pending) >= self._max_batch:
+            self._flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(self._max_delay, self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        while self._pending:
+            batch = self._pending[: self._max_batch]
+            del self._pending[: self._max_batch]
+            task = asyncio.get_running_loop().create_task(self._run(batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        live = [(item, future) for item, future in batch if not future.done()]
+        if not live:
+            return
+        try:
+            results = await self._call([item for item, _ in live])
+        except BaseException as exc:
+            error = exc if isinstance(exc, Exception) else ServiceError("cancelled")
+            for _, future in live:
+                if not future.done():
+                    future.set_exception(error)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, future), result in zip(live, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+    async def _call(self, items: Sequence[T]) -> Sequence[R]:
+        delay = self._backoff
+        attempt = 0
+        while True:
+            try:
+                results = await self._send(items)
+            except ServiceError as exc:
+                if not exc.transient or attempt >= self._retries:
+                    raise
+                attempt += 1
+                if self._on_retry is not None:
+                    self._on_retry(exc, attempt)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._max_backoff)
+                continue
+            if len(results) != len(items):
+                raise ServiceError("the service answered a different number of results")
+            return results
+
+    async def aclose(self) -> None:
+        self._flush()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

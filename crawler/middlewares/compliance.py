@@ -1,0 +1,238 @@
+"""The downloader middleware that asks the opt-out service before and after every fetch.
+
+Before: each request is decided (in batches shared by concurrent requests); ``deny`` raises
+``IgnoreRequest``; ``allow`` records the decision id in the request's meta and makes the request's
+download slot honour the crawl delay. After: each response is reported as an observation;
+``discard`` raises ``IgnoreRequest`` so nothing downstream ever sees it. Whenever the service gives
+no usable answer the request is not made, or the response is not kept (fail closed), and every
+outcome is counted as ``compliance/<decision>/<reason>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from scrapy import Request, signals
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Response, TextResponse
+from scrapy.utils.httpobj import urlparse_cached
+
+from crawler.batching import Batcher
+from crawler.optout_client import (
+    Decision,
+    HttpOptOutClient,
+    Observation,
+    ObservationResult,
+    OptOutClient,
+    ServiceError,
+    ServiceRejected,
+)
+from crawler.reasons import CrawlerReason
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+
+logger = logging.getLogger(__name__)
+
+ClientFactory = Callable[[], Awaitable[OptOutClient]]
+
+_HEAD_END = re.compile(rb"</head\s*>", re.IGNORECASE)
+
+
+class ComplianceMiddleware:
+    def __init__(
+        self,
+        crawler: Crawler,
+        *,
+        client_factory: ClientFactory | None = None,
+    ) -> None:
+        settings: BaseSettings = crawler.settings
+        if not settings.getbool("COMPLIANCE_ENABLED", True):
+            raise NotConfigured("COMPLIANCE_ENABLED is off")
+        self.crawler = crawler
+        assert crawler.stats is not None
+        self.stats = crawler.stats
+        self.token: str = settings.get("COMPLIANCE_CRAWLER_TOKEN") or "ExampleBot"
+        self.job: str = settings.get("COMPLIANCE_JOB") or f"job-{uuid.uuid4().hex[:12]}"
+        self.head_max_bytes = settings.getint("COMPLIANCE_HEAD_MAX_BYTES", 65536)
+        self.log_export: str = settings.get("COMPLIANCE_LOG_EXPORT") or ""
+        self._settings = settings
+        self._client_factory = client_factory or self._default_client_factory
+        self._client: OptOutClient | None = None
+        self._client_error: ServiceError | None = None
+        self._embedded: Any = None
+        self._lock = asyncio.Lock()
+        self._last_warning = 0.0
+        batch = dict(
+            max_batch=settings.getint("COMPLIANCE_BATCH_SIZE", 64),
+            max_delay=settings.getfloat("COMPLIANCE_BATCH_DELAY", 0.002),
+            retries=settings.getint("COMPLIANCE_SERVICE_RETRIES", 3),
+            backoff=settings.getfloat("COMPLIANCE_SERVICE_BACKOFF", 0.5),
+            on_retry=self._on_retry,
+        )
+        self._decisions: Batcher[str, Decision] = Batcher(self._send_decisions, **batch)  # type: ignore[arg-type]
+        self._observations: Batcher[Observation, ObservationResult] = Batcher(
+            self._send_observations, **batch  # type: ignore[arg-type]
+        )
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ComplianceMiddleware:
+        middleware = cls(crawler)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    # the client ---------------------------------------------------------------------------
+    async def _default_client_factory(self) -> OptOutClient:
+        url: str = self._settings.get("COMPLIANCE_SERVICE_URL") or ""
+        timeout = self._settings.getfloat("COMPLIANCE_SERVICE_TIMEOUT", 10.0)
+        if url:
+            return HttpOptOutClient(url, self._settings.get("COMPLIANCE_API_KEY") or "", timeout=timeout)
+        from crawler.embedded import EmbeddedService
+
+        self._embedded = EmbeddedService(
+            self._settings.get("COMPLIANCE_EMBEDDED_DATABASE_URL") or "sqlite:///var/optout.sqlite3",
+            self.token,
+            self._settings.getdict("COMPLIANCE_EMBEDDED_SETTINGS"),
+        )
+        return await self._embedded.start(timeout=max(timeout, 30.0))
+
+    async def _get_client(self) -> OptOutClient:
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                if self._client_error is not None:
+                    raise self._client_error
+                try:
+                    self._client = await self._client_factory()
+                except Exception as exc:
+                    logger.error("cannot start the opt-out client: %s", exc, exc_info=True)
+                    # Not retried: every request of this crawl is refused from now on.
+                    self._client_error = ServiceRejected(0, f"client start-up failed: {exc}")
+                    raise self._client_error from exc
+        return self._client
+
+    async def _send_decisions(self, urls: list[str]) -> list[Decision]:
+        client = await self._get_client()
+        return await client.decide(self.token, self.job, urls)
+
+    async def _send_observations(self, observations: list[Observation]) -> list[ObservationResult]:
+        client = await self._get_client()
+        return await client.observe(observations)
+
+    def _on_retry(self, error: Exception, attempt: int) -> None:
+        self.stats.inc_value("compliance/service_retries")
+        now = time.monotonic()
+        if now - self._last_warning > 5:
+            self._last_warning = now
+            logger.warning("opt-out service call failed (retry %d): %s", attempt, error)
+
+    # before the fetch ---------------------------------------------------------------------
+    async def process_request(self, request: Request) -> None:
+        self.stats.inc_value("compliance/requests")
+        if urlparse_cached(request).scheme not in ("http", "https"):
+            self._refuse("deny", CrawlerReason.UNSUPPORTED_SCHEME, request)
+        try:
+            decision = await self._decisions.submit(request.url)
+        except ServiceRejected as exc:
+            self._refuse("deny", CrawlerReason.SERVICE_REJECTED, request, str(exc))
+        except ServiceError as exc:
+            self._refuse("deny", CrawlerReason.SERVICE_UNAVAILABLE, request, str(exc))
+        self.stats.inc_value(f"compliance/{decision.decision}/{decision.reasons[0]}")
+        if decision.decision != "allow":
+            raise IgnoreRequest(f"denied by the opt-out service: {', '.join(decision.reasons)}")
+        request.meta["compliance_decision_id"] = decision.id
+        request.meta["compliance_reasons"] = list(decision.reasons)
+        if decision.crawl_delay:
+            self._apply_crawl_delay(request, decision.crawl_delay)
+
+    def _apply_crawl_delay(self, request: Request, delay: float) -> None:
+        engine = self.crawler.engine
+        if engine is None:
+            return
+        _, slot = engine.downloader._get_slot(request)
+        if slot.delay < delay:
+            slot.delay = delay
+        # No jitter below the site's crawl delay: it is a minimum, not an average.
+        slot.jitter = 0.0
+
+    # after the fetch ----------------------------------------------------------------------
+    async def process_response(self, request: Request, response: Response) -> Response:
+        self.stats.inc_value("compliance/responses")
+        decision_id = request.meta.get("compliance_decision_id")
+        if not isinstance(decision_id, str):
+            self._refuse("discard", CrawlerReason.DECISION_MISSING, request)
+        try:
+            result = await self._observations.submit(self._observation(decision_id, request, response))
+        except ServiceRejected as exc:
+            self._refuse("discard", CrawlerReason.SERVICE_REJECTED, request, str(exc))
+        except ServiceError as exc:
+            self._refuse("discard", CrawlerReason.SERVICE_UNAVAILABLE, request, str(exc))
+        self.stats.inc_value(f"compliance/{result.outcome}/{result.reasons[0]}")
+        if result.outcome != "keep":
+            raise IgnoreRequest(f"discarded by the opt-out service: {', '.join(result.reasons)}")
+        request.meta["compliance_outcome"] = list(result.reasons)
+        return response
+
+    def _observation(self, decision_id: str, request: Request, response: Response) -> Observation:
+        headers = tuple(
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, values in response.headers.items()
+            for value in values
+        )
+        content_type = response.headers.get(b"Content-Type")
+        ctype = content_type.decode("latin-1") if content_type else None
+        return Observation(
+            decision_id=decision_id,
+            url=request.url,
+            final_url=response.url,
+            status=response.status,
+            headers=headers,
+            content_type=ctype,
+            length=len(response.body),
+            sha256=hashlib.sha256(response.body).hexdigest(),
+            head_html=self._head(response, ctype),
+        )
+
+    def _head(self, response: Response, content_type: str | None) -> str | None:
+        is_html = "html" in (content_type or "").lower()
+        if not is_html and not isinstance(response, TextResponse):
+            return None
+        start = response.body[: self.head_max_bytes]
+        end = _HEAD_END.search(start)
+        head = start[: end.end()] if end else start
+        encoding = response.encoding if isinstance(response, TextResponse) else "utf-8"
+        return head.decode(encoding, errors="replace") if is_html else None
+
+    # outcomes -----------------------------------------------------------------------------
+    def _refuse(self, decision: str, reason: CrawlerReason, request: Request, detail: str = "") -> NoReturn:
+        self.stats.inc_value(f"compliance/{decision}/{reason.value}")
+        logger.debug("%s %s: %s %s", decision, request.url, reason.value, detail)
+        raise IgnoreRequest(f"{decision} ({reason.value}) {detail}".strip())
+
+    async def spider_closed(self) -> None:
+        await self._decisions.aclose()
+        await self._observations.aclose()
+        if self._client is None:
+            return
+        try:
+            if self.log_export:
+                count = await self._client.export_log(self.job, Path(self.log_export))
+                self.stats.set_value("compliance/log_export_records", count)
+                logger.info("decision log of job %s exported to %s (%d records)", self.job, self.log_export, count)
+        except ServiceError as exc:
+            logger.error("could not export the decision log: %s", exc)
+            self.stats.set_value("compliance/log_export_error", str(exc))
+        finally:
+            await self._client.aclose()
+            if self._embedded is not None:
+                await self._embedded.stop()

@@ -1,0 +1,226 @@
+"""The opt-out client: the crawler's only way to the service, and its only httpx user.
+
+Exceptions::
+
+    ServiceError            the service gave no usable answer (transient: retry may help)
+    └── ServiceRejected     the service refused the call (4xx other than 429): do not retry
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import httpx
+
+EMBEDDED_BASE_URL = "http://optout.embedded"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    id: str
+    url: str
+    decision: Literal["allow", "deny"]
+    reasons: tuple[str, ...]
+    crawl_delay: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    decision_id: str
+    url: str
+    final_url: str
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    content_type: str | None
+    length: int
+    sha256: str
+    head_html: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationResult:
+    decision_id: str
+    outcome: Literal["keep", "discard"]
+    reasons: tuple[str, ...]
+
+
+class ServiceError(Exception):
+    """No usable answer from the service."""
+
+    transient = True
+
+
+class ServiceRejected(ServiceError):
+    """The service refused the call (a 4xx other than 429)."""
+
+    transient = False
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"service answered {status}: {detail}")
+        self.status = status
+        self.detail = detail
+
+
+class OptOutClient(Protocol):
+    async def decide(self, crawler: str, job: str, urls: Sequence[str]) -> list[Decision]: ...
+
+    async def observe(self, observations: Sequence[Observation]) -> list[ObservationResult]: ...
+
+    async def export_log(self, job: str, dest: Path) -> int: ...
+
+    async def aclose(self) -> None: ...
+
+
+def _reasons(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(r, str) for r in value):
+        raise ServiceError(f"malformed reasons in the service's answer: {value!r}")
+    return tuple(value)
+
+
+class HttpOptOutClient:
+    """Talks to the service over HTTP (or in-process over ASGI, for embedded mode).
+
+    ``trust_env`` is off by default: the service's URL is explicit configuration, and the
+    ``http_proxy`` a crawl uses for the web must not capture the calls to the service.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 10.0,
+        trust_env: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=timeout,
+            trust_env=trust_env,
+            transport=transport,
+        )
+
+    @classmethod
+    def for_asgi_app(cls, app: Any, api_key: str, *, timeout: float = 30.0) -> HttpOptOutClient:
+        return cls(
+            EMBEDDED_BASE_URL, api_key, timeout=timeout, transport=httpx.ASGITransport(app=app)
+        )
+
+    async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = await self._client.post(path, json=payload)
+        except httpx.HTTPError as exc:
+            raise ServiceError(f"{type(exc).__name__}: {exc}") from exc
+        self._check(response)
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise ServiceError("the service's answer is not JSON") from exc
+        if not isinstance(body, dict):
+            raise ServiceError("the service's answer is not a JSON object")
+        return body
+
+    @staticmethod
+    def _check(response: httpx.Response) -> None:
+        status = response.status_code
+        if status < 300:
+            return
+        if 400 <= status < 500 and status != 429:
+            try:
+                detail = json.dumps(response.json().get("detail"))[:500]
+            except (ValueError, AttributeError):
+                detail = response.text[:500]
+            raise ServiceRejected(status, detail)
+        raise ServiceError(f"service answered {status}")
+
+    async def decide(self, crawler: str, job: str, urls: Sequence[str]) -> list[Decision]:
+        body = await self._post("/v1/decisions", {"crawler": crawler, "job": job, "urls": list(urls)})
+        items = body.get("decisions")
+        if not isinstance(items, list) or len(items) != len(urls):
+            raise ServiceError("the service answered a different number of decisions")
+        decisions: list[Decision] = []
+        for url, item in zip(urls, items, strict=True):
+            if not isinstance(item, dict):
+                raise ServiceError("malformed decision")
+            verdict = item.get("decision")
+            decision_id = item.get("id")
+            delay = item.get("crawl_delay")
+            if verdict not in ("allow", "deny") or not isinstance(decision_id, str):
+                raise ServiceError(f"malformed decision: {item!r}")
+            if item.get("url") != url:
+                raise ServiceError("the service answered decisions out of order")
+            if delay is not None and (not isinstance(delay, int | float) or delay < 0):
+                raise ServiceError(f"malformed crawl delay: {delay!r}")
+            decisions.append(
+                Decision(
+                    id=decision_id,
+                    url=url,
+                    decision=verdict,
+                    reasons=_reasons(item.get("reasons")),
+                    crawl_delay=float(delay) if delay is not None else None,
+                )
+            )
+        return decisions
+
+    async def observe(self, observations: Sequence[Observation]) -> list[ObservationResult]:
+        payload = {
+            "observations": [
+                {
+                    "decision_id": o.decision_id,
+                    "url": o.url,
+                    "final_url": o.final_url,
+                    "status": o.status,
+                    "headers": [list(h) for h in o.headers],
+                    "content_type": o.content_type,
+                    "length": o.length,
+                    "sha256": o.sha256,
+                    "head_html": o.head_html,
+                }
+                for o in observations
+            ]
+        }
+        body = await self._post("/v1/observations", payload)
+        items = body.get("results")
+        if not isinstance(items, list) or len(items) != len(observations):
+            raise ServiceError("the service answered a different number of results")
+        results: list[ObservationResult] = []
+        for observation, item in zip(observations, items, strict=True):
+            if not isinstance(item, dict) or item.get("decision_id") != observation.decision_id:
+                raise ServiceError("malformed or out-of-order observation result")
+            outcome = item.get("outcome")
+            if outcome not in ("keep", "discard"):
+                raise ServiceError(f"malformed outcome: {outcome!r}")
+            results.append(
+                ObservationResult(observation.decision_id, outcome, _reasons(item.get("reasons")))
+            )
+        return results
+
+    async def export_log(self, job: str, dest: Path) -> int:
+        """Stream the decision log of ``job`` to ``dest`` (JSONL); return the number of records."""
+        lines = 0
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        partial = dest.with_name(dest.name + ".partial")
+        try:
+            async with self._client.stream(
+                "GET", "/v1/audit/export", params={"format": "jsonl", "job": job}
+            ) as response:
+                if response.status_code >= 300:
+                    await response.aread()
+                    self._check(response)
+                with partial.open("wb") as out:
+                    async for line in response.aiter_lines():
+                        if line.strip():
+                            out.write(line.encode() + b"\n")
+                            lines += 1
+        except httpx.HTTPError as exc:
+            raise ServiceError(f"{type(exc).__name__}: {exc}") from exc
+        partial.replace(dest)
+        return lines
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

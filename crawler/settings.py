@@ -1,0 +1,60 @@
+"""Default values of every ``COMPLIANCE_*`` Scrapy setting.
+
+Keep this list alphabetical, and document each setting where it is defined. The add-on loads these
+at "addon" priority, so a project, a spider or the command line overrides any of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# API key sent as ``Authorization: Bearer`` in served mode (embedded mode makes its own).
+COMPLIANCE_API_KEY = ""
+
+# URLs per call to POST /v1/decisions (and observations per POST /v1/observations).
+COMPLIANCE_BATCH_SIZE = 64
+
+# Seconds a request waits for others to share its call to the service.
+COMPLIANCE_BATCH_DELAY = 0.002
+
+# The product token of this crawler: what robots.txt rules are matched against.
+COMPLIANCE_CRAWLER_TOKEN = "ExampleBot"
+
+# SQLAlchemy URL of the embedded service's database (embedded mode only).
+COMPLIANCE_EMBEDDED_DATABASE_URL = "sqlite:///var/optout.sqlite3"
+
+# Nested overrides of the embedded service's settings, e.g.
+# {"fetch": {"allow_private_networks": True}, "piracy": {"lists": ["my-list.toml"]}}.
+COMPLIANCE_EMBEDDED_SETTINGS: dict[str, Any] = {}
+
+# Switch the compliance middleware off (only for crawls that keep nothing: it fails closed).
+COMPLIANCE_ENABLED = True
+
+# Bytes of an HTML response's start searched for </head>, sent to the service with the observation.
+COMPLIANCE_HEAD_MAX_BYTES = 65536
+
+# Job id recorded with every decision; empty means one is generated when the crawl starts.
+COMPLIANCE_JOB = ""
+
+# File the job's decision log is exported to (JSONL) when the spider closes; empty: no export.
+COMPLIANCE_LOG_EXPORT = ""
+
+# Directory and format ("warc" or "jsonl") of the kept responses written by OutputPipeline.
+COMPLIANCE_OUTPUT_DIR = "out"
+COMPLIANCE_OUTPUT_FORMAT = "warc"
+
+# First backoff in seconds between retries of a failed call to the service (doubled each time).
+COMPLIANCE_SERVICE_BACKOFF = 0.5
+
+# Retries of a call to the service before its requests are dropped as service.unavailable.
+COMPLIANCE_SERVICE_RETRIES = 3
+
+# Timeout in seconds of one call to the service.
+COMPLIANCE_SERVICE_TIMEOUT = 10.0
+
+# Base URL of the opt-out service; empty means run it embedded, in this process.
+COMPLIANCE_SERVICE_URL = ""
+
+
+def defaults() -> dict[str, Any]:
+    return {name: value for name, value in globals().items() if name.startswith("COMPLIANCE_")}
