@@ -145,6 +145,8 @@ class ServedService:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 @pytest.fixture
