@@ -72,8 +72,18 @@ def _one_crawl(mode: str, proxy: str, hosts: int, concurrency: int, workdir: Pat
 
 def _run_child(mode: str, proxy: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     command = [
-        sys.executable, __file__, "--child", mode, "--proxy", proxy, "--hosts", str(args.hosts),
-        "--concurrency", str(args.concurrency), "--workdir", str(workdir),
+        sys.executable,
+        __file__,
+        "--child",
+        mode,
+        "--proxy",
+        proxy,
+        "--hosts",
+        str(args.hosts),
+        "--concurrency",
+        str(args.concurrency),
+        "--workdir",
+        str(workdir),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -101,12 +111,17 @@ def main() -> None:
     from crawler.demo.process import DemoWebProcess
 
     results: dict[str, list[dict[str, Any]]] = {"scrapy": [], "ours": []}
-    with tempfile.TemporaryDirectory() as tmp, DemoWebProcess(
-        sites="bench", extra_args=["--hosts", str(args.hosts), "--pages", str(args.pages)]
-    ) as web:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        DemoWebProcess(
+            sites="bench", extra_args=["--hosts", str(args.hosts), "--pages", str(args.pages)]
+        ) as web,
+    ):
         expected = args.hosts * args.pages
-        print(f"local web: {args.hosts} hosts x {args.pages} pages at {web.proxy_url}; "
-              f"{args.runs} runs each, interleaved, concurrency {args.concurrency}")
+        print(
+            f"local web: {args.hosts} hosts x {args.pages} pages at {web.proxy_url}; "
+            f"{args.runs} runs each, interleaved, concurrency {args.concurrency}"
+        )
         for run in range(args.runs):
             for mode in ("scrapy", "ours"):
                 workdir = Path(tmp) / f"{mode}-{run}"
@@ -115,10 +130,15 @@ def main() -> None:
                 rate = result["pages"] / result["seconds"]
                 cpu_ms = 1000 * result["cpu"] / max(result["pages"], 1)
                 results[mode].append({**result, "rate": rate})
-                print(f"run {run + 1} {mode:>6}: {result['pages']:5d} pages (of {expected}) "
-                      f"in {result['seconds']:6.2f} s = {rate:7.1f} pages/s, {cpu_ms:.2f} ms CPU/page")
+                print(
+                    f"run {run + 1} {mode:>6}: {result['pages']:5d} pages (of {expected}) "
+                    f"in {result['seconds']:6.2f} s = {rate:7.1f} pages/s, {cpu_ms:.2f} ms CPU/page"
+                )
     medians = {mode: statistics.median(r["rate"] for r in rs) for mode, rs in results.items()}
-    print(f"median pages/s: scrapy+robots {medians['scrapy']:.1f}, ours (embedded) {medians['ours']:.1f}")
+    print(
+        f"median pages/s: scrapy+robots {medians['scrapy']:.1f}, "
+        f"ours (embedded) {medians['ours']:.1f}"
+    )
     print(f"ratio_vs_scrapy_robots={medians['ours'] / medians['scrapy']:.3f}")
 
 

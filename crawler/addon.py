@@ -33,5 +33,7 @@ class ComplianceAddon:
         elif token and token.lower() not in str(settings.get("USER_AGENT")).lower():
             logger.warning(
                 "USER_AGENT %r does not contain the product token %r that robots.txt rules are "
-                "matched against", settings.get("USER_AGENT"), token,
+                "matched against",
+                settings.get("USER_AGENT"),
+                token,
             )

@@ -22,8 +22,14 @@ def _read_seeds(path: Path) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise typer.BadParameter(f"cannot read seeds file {path}: {exc}", param_hint="--seeds") from exc
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+        raise typer.BadParameter(
+            f"cannot read seeds file {path}: {exc}", param_hint="--seeds"
+        ) from exc
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def _parse_set(values: list[str]) -> dict[str, Any]:
@@ -44,7 +50,10 @@ def print_summary(result: CrawlResult) -> None:
     console.print(render_table(result.rows))
     extra = crawler_side_refusals(result.stats)
     if extra:
-        console.print("refused by the crawler itself: " + ", ".join(f"{k} x{v}" for k, v in sorted(extra.items())))
+        console.print(
+            "refused by the crawler itself: "
+            + ", ".join(f"{k} x{v}" for k, v in sorted(extra.items()))
+        )
     console.print(f"kept responses:   {result.pages_path}")
     console.print(f"decision log:     {result.log_path}")
 
@@ -52,20 +61,38 @@ def print_summary(result: CrawlResult) -> None:
 @app.command()
 def crawl(
     urls: Annotated[list[str] | None, typer.Argument(help="start URLs")] = None,
-    seeds: Annotated[Path | None, typer.Option(help="file of start URLs, one a line, # comments")] = None,
+    seeds: Annotated[
+        Path | None, typer.Option(help="file of start URLs, one a line, # comments")
+    ] = None,
     job: Annotated[str | None, typer.Option(help="job id recorded with every decision")] = None,
-    max_pages: Annotated[int | None, typer.Option(min=1, help="stop after about this many kept pages")] = None,
-    max_depth: Annotated[int | None, typer.Option(min=0, help="links followed from a start URL")] = None,
-    output: Annotated[Path | None, typer.Option(help="output directory (default out/<job>)")] = None,
-    format: Annotated[str, typer.Option("--format", help="warc or jsonl")] = "warc",  # noqa: A002
-    service_url: Annotated[str, typer.Option(envvar="COMPLIANCE_SERVICE_URL", help="served service; empty: embedded")] = "",
-    api_key: Annotated[str, typer.Option(envvar="COMPLIANCE_API_KEY", help="API key for the served service")] = "",
+    max_pages: Annotated[
+        int | None, typer.Option(min=1, help="stop after about this many kept pages")
+    ] = None,
+    max_depth: Annotated[
+        int | None, typer.Option(min=0, help="links followed from a start URL")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="output directory (default out/<job>)")
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="warc or jsonl")] = "warc",
+    service_url: Annotated[
+        str, typer.Option(envvar="COMPLIANCE_SERVICE_URL", help="served service; empty: embedded")
+    ] = "",
+    api_key: Annotated[
+        str, typer.Option(envvar="COMPLIANCE_API_KEY", help="API key for the served service")
+    ] = "",
     token: Annotated[str, typer.Option(help="the crawler's product token")] = "ExampleBot",
     concurrency: Annotated[int, typer.Option(min=1)] = 16,
     db: Annotated[Path | None, typer.Option(help="embedded: SQLite file of the service")] = None,
-    allow_private_networks: Annotated[bool, typer.Option(help="embedded: let the service fetch from private/loopback addresses")] = False,
-    piracy_list: Annotated[list[Path] | None, typer.Option(help="embedded: piracy list file (repeatable)")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="extra Scrapy setting NAME=VALUE (repeatable)")] = None,
+    allow_private_networks: Annotated[
+        bool, typer.Option(help="embedded: let the service fetch from private/loopback addresses")
+    ] = False,
+    piracy_list: Annotated[
+        list[Path] | None, typer.Option(help="embedded: piracy list file (repeatable)")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="extra Scrapy setting NAME=VALUE (repeatable)")
+    ] = None,
     log_level: Annotated[str, typer.Option()] = "INFO",
 ) -> None:
     """Crawl from the start URLs, every fetch decided by the opt-out service."""
@@ -75,7 +102,10 @@ def crawl(
     if format not in ("warc", "jsonl"):
         raise typer.BadParameter("must be warc or jsonl", param_hint="--format")
     if service_url and not api_key:
-        raise typer.BadParameter("a served service needs an API key (--api-key or COMPLIANCE_API_KEY)", param_hint="--api-key")
+        raise typer.BadParameter(
+            "a served service needs an API key (--api-key or COMPLIANCE_API_KEY)",
+            param_hint="--api-key",
+        )
     job_id = job or f"crawl-{uuid.uuid4().hex[:12]}"
     overrides: dict[str, Any] = {}
     if allow_private_networks:
@@ -101,7 +131,10 @@ def crawl(
     result = run_crawl(config)
     print_summary(result)
     if result.stats.get("compliance/log_export_error"):
-        console.print(f"[red]decision log export failed: {json.dumps(result.stats['compliance/log_export_error'])}")
+        console.print(
+            "[red]decision log export failed: "
+            + json.dumps(result.stats["compliance/log_export_error"])
+        )
 
 
 def main() -> None:

@@ -139,7 +139,9 @@ class HttpOptOutClient:
         raise ServiceError(f"service answered {status}")
 
     async def decide(self, crawler: str, job: str, urls: Sequence[str]) -> list[Decision]:
-        body = await self._post("/v1/decisions", {"crawler": crawler, "job": job, "urls": list(urls)})
+        body = await self._post(
+            "/v1/decisions", {"crawler": crawler, "job": job, "urls": list(urls)}
+        )
         items = body.get("decisions")
         if not isinstance(items, list) or len(items) != len(urls):
             raise ServiceError("the service answered a different number of decisions")

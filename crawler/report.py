@@ -61,7 +61,11 @@ def crawler_side_refusals(stats: Mapping[str, Any]) -> Counter[str]:
     counts: Counter[str] = Counter()
     for key, value in stats.items():
         parts = key.split("/")
-        if len(parts) == 3 and parts[0] == "compliance" and parts[2].split(".")[0] in ("service", "request", "decision"):
+        if (
+            len(parts) == 3
+            and parts[0] == "compliance"
+            and parts[2].split(".")[0] in ("service", "request", "decision")
+        ):
             counts[f"{parts[1]}:{parts[2]}"] += int(value)
     return counts
 
@@ -74,8 +78,13 @@ def render_table(rows: list[HostRow], title: str = "Compliance by host") -> Tabl
     total = HostRow("total")
     for row in rows:
         table.add_row(
-            row.host, str(row.asked), str(row.allowed), str(row.denied), str(row.fetched),
-            str(row.kept), str(row.discarded),
+            row.host,
+            str(row.asked),
+            str(row.allowed),
+            str(row.denied),
+            str(row.fetched),
+            str(row.kept),
+            str(row.discarded),
             ", ".join(f"{reason} x{count}" for reason, count in sorted(row.refusals.items())),
         )
         for name in ("asked", "allowed", "denied", "fetched", "kept", "discarded"):
@@ -83,8 +92,13 @@ def render_table(rows: list[HostRow], title: str = "Compliance by host") -> Tabl
         total.refusals.update(row.refusals)
     table.add_section()
     table.add_row(
-        "total", str(total.asked), str(total.allowed), str(total.denied), str(total.fetched),
-        str(total.kept), str(total.discarded),
+        "total",
+        str(total.asked),
+        str(total.allowed),
+        str(total.denied),
+        str(total.fetched),
+        str(total.kept),
+        str(total.discarded),
         ", ".join(f"{reason} x{count}" for reason, count in sorted(total.refusals.items())),
     )
     return table

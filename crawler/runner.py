@@ -82,7 +82,9 @@ def run_crawl(config: CrawlConfig) -> CrawlResult:
         kwargs["max_depth"] = config.max_depth
     process.crawl(crawler, **kwargs)
     process.start()
-    stats = {k: _json_safe(v) for k, v in (crawler.stats.get_stats() if crawler.stats else {}).items()}
+    stats = {
+        k: _json_safe(v) for k, v in (crawler.stats.get_stats() if crawler.stats else {}).items()
+    }
     (config.output_dir / "stats.json").write_text(json.dumps(stats, indent=1, sort_keys=True))
     log_path = config.output_dir / "decision-log.jsonl"
     pages = "pages.warc.gz" if config.output_format == "warc" else "pages.jsonl"

@@ -21,19 +21,25 @@ from crawler.demo.sites import (
 
 SITUATIONS = (
     (ORDINARY_HOST, "ordinary site with Crawl-delay: 0.5: every page fetched and kept"),
-    (PARTIAL_HOST, "robots.txt disallows ExampleBot from /private/ and /drafts/; a redirect points into /private/"),
+    (
+        PARTIAL_HOST,
+        "robots.txt disallows ExampleBot from /private/ and /drafts/; "
+        "a redirect points into /private/",
+    ),
     (UNREACHABLE_HOST, "robots.txt answers 503: the whole site is disallowed"),
     (NO_ROBOTS_HOST, "robots.txt answers 404: everything is allowed"),
     (PIRACY_HOST, "on the demo piracy list: never contacted, not even robots.txt"),
-    (PUBLISHER_HOST, "tdm-reservation, X-Robots-Tag: noai, 402 and 401 pages: fetched, then discarded"),
+    (
+        PUBLISHER_HOST,
+        "tdm-reservation, X-Robots-Tag: noai, 402 and 401 pages: fetched, then discarded",
+    ),
 )
 
 
 def main() -> None:
-    from piracy_lists import demo_list_path
-
     from crawler.cli import console, print_summary
     from crawler.runner import CrawlConfig, run_crawl
+    from piracy_lists import demo_list_path
 
     output = Path("out/demo")
     shutil.rmtree(output, ignore_errors=True)

@@ -41,7 +41,9 @@ class _Connection(asyncio.Protocol):
         self.web = web
         self.buffer = b""
         self.transport: asyncio.Transport | None = None
-        self.queue: asyncio.Queue[tuple[str, str, str, dict[str, str], bool] | None] = asyncio.Queue()
+        self.queue: asyncio.Queue[tuple[str, str, str, dict[str, str], bool] | None] = (
+            asyncio.Queue()
+        )
         self.worker: asyncio.Task[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -74,9 +76,9 @@ class _Connection(asyncio.Protocol):
             if len(rest) < length:
                 return  # wait for the body
             self.buffer = rest[length:]
-            keep_alive = (version == "HTTP/1.1" and headers.get("connection", "").lower() != "close") or (
-                headers.get("connection", "").lower() == "keep-alive"
-            )
+            keep_alive = (
+                version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
+            ) or (headers.get("connection", "").lower() == "keep-alive")
             self.queue.put_nowait((method, target, version, headers, keep_alive))
 
     @staticmethod
@@ -114,7 +116,9 @@ class _Connection(asyncio.Protocol):
                 self.transport.close()
                 return
 
-    async def _answer(self, method: str, target: str, headers: Mapping[str, str], keep_alive: bool) -> None:
+    async def _answer(
+        self, method: str, target: str, headers: Mapping[str, str], keep_alive: bool
+    ) -> None:
         proxy = target.lower().startswith(("http://", "https://"))
         if proxy:
             parts = urlsplit(target)
@@ -123,17 +127,34 @@ class _Connection(asyncio.Protocol):
             if parts.query:
                 path += "?" + parts.query
         else:
-            host = headers.get("host", "").lower().rsplit(":", 1)[0] if not headers.get("host", "").startswith("[") else headers.get("host", "").lower()
+            host = (
+                headers.get("host", "").lower().rsplit(":", 1)[0]
+                if not headers.get("host", "").startswith("[")
+                else headers.get("host", "").lower()
+            )
             path = target
         route: Route
         if method == "CONNECT":
-            route = Route(status=501, body="CONNECT is not supported by the demo web", content_type="text/plain")
+            route = Route(
+                status=501,
+                body="CONNECT is not supported by the demo web",
+                content_type="text/plain",
+            )
         elif method not in ("GET", "HEAD"):
-            route = Route(status=405, body="method not allowed", content_type="text/plain", headers=(("Allow", "GET, HEAD"),))
+            route = Route(
+                status=405,
+                body="method not allowed",
+                content_type="text/plain",
+                headers=(("Allow", "GET, HEAD"),),
+            )
         else:
             site = self.web.sites.get(host)
             if site is None:
-                route = Route(status=502, body=f"{host or 'this host'} is not part of the demo web", content_type="text/plain")
+                route = Route(
+                    status=502,
+                    body=f"{host or 'this host'} is not part of the demo web",
+                    content_type="text/plain",
+                )
             else:
                 found = site.routes.get(path.split("?", 1)[0])
                 route = found if found is not None else Route(status=404, body="<h1>Not found</h1>")
@@ -151,7 +172,10 @@ class _Connection(asyncio.Protocol):
             *(f"{name}: {value}" for name, value in route.headers),
         ]
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (b"" if method == "HEAD" else body))
+            self.transport.write(
+                ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+                + (b"" if method == "HEAD" else body)
+            )
 
 
 class DemoWeb:
@@ -167,11 +191,20 @@ class DemoWeb:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def log(self, host: str, path: str, method: str, status: int, proxy: bool, ua: str | None) -> None:
+    def log(
+        self, host: str, path: str, method: str, status: int, proxy: bool, ua: str | None
+    ) -> None:
         self.requests += 1
         if self._log_file is not None:
-            record = {"t": time.time(), "host": host, "path": path, "method": method,
-                      "status": status, "proxy": proxy, "ua": ua}
+            record = {
+                "t": time.time(),
+                "host": host,
+                "path": path,
+                "method": method,
+                "status": status,
+                "proxy": proxy,
+                "ua": ua,
+            }
             self._log_file.write(json.dumps(record) + "\n")
             self._log_file.flush()
 

@@ -16,7 +16,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -72,16 +72,16 @@ class ComplianceMiddleware:
         self._embedded: Any = None
         self._lock = asyncio.Lock()
         self._last_warning = 0.0
-        batch = dict(
-            max_batch=settings.getint("COMPLIANCE_BATCH_SIZE", 64),
-            max_delay=settings.getfloat("COMPLIANCE_BATCH_DELAY", 0.002),
-            retries=settings.getint("COMPLIANCE_SERVICE_RETRIES", 3),
-            backoff=settings.getfloat("COMPLIANCE_SERVICE_BACKOFF", 0.5),
-            on_retry=self._on_retry,
-        )
-        self._decisions: Batcher[str, Decision] = Batcher(self._send_decisions, **batch)  # type: ignore[arg-type]
+        batch: dict[str, Any] = {
+            "max_batch": settings.getint("COMPLIANCE_BATCH_SIZE", 64),
+            "max_delay": settings.getfloat("COMPLIANCE_BATCH_DELAY", 0.002),
+            "retries": settings.getint("COMPLIANCE_SERVICE_RETRIES", 3),
+            "backoff": settings.getfloat("COMPLIANCE_SERVICE_BACKOFF", 0.5),
+            "on_retry": self._on_retry,
+        }
+        self._decisions: Batcher[str, Decision] = Batcher(self._send_decisions, **batch)
         self._observations: Batcher[Observation, ObservationResult] = Batcher(
-            self._send_observations, **batch  # type: ignore[arg-type]
+            self._send_observations, **batch
         )
 
     @classmethod
@@ -95,15 +95,19 @@ class ComplianceMiddleware:
         url: str = self._settings.get("COMPLIANCE_SERVICE_URL") or ""
         timeout = self._settings.getfloat("COMPLIANCE_SERVICE_TIMEOUT", 10.0)
         if url:
-            return HttpOptOutClient(url, self._settings.get("COMPLIANCE_API_KEY") or "", timeout=timeout)
+            return HttpOptOutClient(
+                url, self._settings.get("COMPLIANCE_API_KEY") or "", timeout=timeout
+            )
         from crawler.embedded import EmbeddedService
 
         self._embedded = EmbeddedService(
-            self._settings.get("COMPLIANCE_EMBEDDED_DATABASE_URL") or "sqlite:///var/optout.sqlite3",
+            self._settings.get("COMPLIANCE_EMBEDDED_DATABASE_URL")
+            or "sqlite:///var/optout.sqlite3",
             self.token,
             self._settings.getdict("COMPLIANCE_EMBEDDED_SETTINGS"),
         )
-        return await self._embedded.start(timeout=max(timeout, 30.0))
+        embedded: EmbeddedService = self._embedded
+        return await embedded.start(timeout=max(timeout, 30.0))
 
     async def _get_client(self) -> OptOutClient:
         if self._client is not None:
@@ -121,11 +125,13 @@ class ComplianceMiddleware:
                     raise self._client_error from exc
         return self._client
 
-    async def _send_decisions(self, urls: list[str]) -> list[Decision]:
+    async def _send_decisions(self, urls: Sequence[str]) -> list[Decision]:
         client = await self._get_client()
         return await client.decide(self.token, self.job, urls)
 
-    async def _send_observations(self, observations: list[Observation]) -> list[ObservationResult]:
+    async def _send_observations(
+        self, observations: Sequence[Observation]
+    ) -> list[ObservationResult]:
         client = await self._get_client()
         return await client.observe(observations)
 
@@ -172,7 +178,9 @@ class ComplianceMiddleware:
         if not isinstance(decision_id, str):
             self._refuse("discard", CrawlerReason.DECISION_MISSING, request)
         try:
-            result = await self._observations.submit(self._observation(decision_id, request, response))
+            result = await self._observations.submit(
+                self._observation(decision_id, request, response)
+            )
         except ServiceRejected as exc:
             self._refuse("discard", CrawlerReason.SERVICE_REJECTED, request, str(exc))
         except ServiceError as exc:
@@ -214,7 +222,9 @@ class ComplianceMiddleware:
         return head.decode(encoding, errors="replace") if is_html else None
 
     # outcomes -----------------------------------------------------------------------------
-    def _refuse(self, decision: str, reason: CrawlerReason, request: Request, detail: str = "") -> NoReturn:
+    def _refuse(
+        self, decision: str, reason: CrawlerReason, request: Request, detail: str = ""
+    ) -> NoReturn:
         self.stats.inc_value(f"compliance/{decision}/{reason.value}")
         logger.debug("%s %s: %s %s", decision, request.url, reason.value, detail)
         raise IgnoreRequest(f"{decision} ({reason.value}) {detail}".strip())
@@ -228,7 +238,12 @@ class ComplianceMiddleware:
             if self.log_export:
                 count = await self._client.export_log(self.job, Path(self.log_export))
                 self.stats.set_value("compliance/log_export_records", count)
-                logger.info("decision log of job %s exported to %s (%d records)", self.job, self.log_export, count)
+                logger.info(
+                    "decision log of job %s exported to %s (%d records)",
+                    self.job,
+                    self.log_export,
+                    count,
+                )
         except ServiceError as exc:
             logger.error("could not export the decision log: %s", exc)
             self.stats.set_value("compliance/log_export_error", str(exc))

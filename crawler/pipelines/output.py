@@ -26,7 +26,9 @@ class OutputPipeline:
         self.directory = Path(crawler.settings.get("COMPLIANCE_OUTPUT_DIR") or "out")
         self.format: str = crawler.settings.get("COMPLIANCE_OUTPUT_FORMAT") or "warc"
         if self.format not in ("warc", "jsonl"):
-            raise ValueError(f"COMPLIANCE_OUTPUT_FORMAT must be 'warc' or 'jsonl', not {self.format!r}")
+            raise ValueError(
+                f"COMPLIANCE_OUTPUT_FORMAT must be 'warc' or 'jsonl', not {self.format!r}"
+            )
         self._file: IO[bytes] | None = None
         self._warc: WARCWriter | None = None
 
@@ -74,12 +76,15 @@ class OutputPipeline:
                 "response",
                 payload=BytesIO(body),
                 http_headers=http_headers,
-                warc_headers_dict={"WARC-Compliance-Decision-Id": str(data.get("decision_id") or "")},
+                warc_headers_dict={
+                    "WARC-Compliance-Decision-Id": str(data.get("decision_id") or "")
+                },
             )
             self._warc.write_record(record)
         else:
             record_json: dict[str, Any] = {
-                k: data.get(k) for k in ("url", "status", "headers", "content_type", "decision_id", "fetched_at")
+                k: data.get(k)
+                for k in ("url", "status", "headers", "content_type", "decision_id", "fetched_at")
             }
             record_json["sha256"] = hashlib.sha256(body).hexdigest()
             try:

@@ -40,10 +40,16 @@ class CrawlRun:
     log: list[dict[str, Any]] = field(default_factory=list)
 
     def decisions(self, host: str | None = None) -> list[dict[str, Any]]:
-        return [r for r in self.log if r["type"] == "decision" and (host is None or r["host"] == host)]
+        return [
+            r for r in self.log if r["type"] == "decision" and (host is None or r["host"] == host)
+        ]
 
     def observations(self, host: str | None = None) -> list[dict[str, Any]]:
-        return [r for r in self.log if r["type"] == "observation" and (host is None or r["host"] == host)]
+        return [
+            r
+            for r in self.log
+            if r["type"] == "observation" and (host is None or r["host"] == host)
+        ]
 
     def decision_for(self, url: str) -> dict[str, Any]:
         matches = [r for r in self.decisions() if r["url"] == url]
@@ -63,8 +69,21 @@ class CrawlRun:
 
 
 def crawl_command(seeds: Sequence[str], output: Path, *options: str) -> list[str]:
-    return [sys.executable, "-m", "crawler.cli", *seeds, "--output", str(output), "--format", "jsonl",
-            "--token", "ExampleBot", "--log-level", "INFO", *options]
+    return [
+        sys.executable,
+        "-m",
+        "crawler.cli",
+        *seeds,
+        "--output",
+        str(output),
+        "--format",
+        "jsonl",
+        "--token",
+        "ExampleBot",
+        "--log-level",
+        "INFO",
+        *options,
+    ]
 
 
 def finish_crawl(proc: subprocess.Popen[str], output: Path, timeout: float = 240) -> CrawlRun:
@@ -79,10 +98,16 @@ def finish_crawl(proc: subprocess.Popen[str], output: Path, timeout: float = 240
     return run
 
 
-def run_crawl(seeds: Sequence[str], output: Path, proxy_url: str, *options: str, timeout: float = 240) -> CrawlRun:
+def run_crawl(
+    seeds: Sequence[str], output: Path, proxy_url: str, *options: str, timeout: float = 240
+) -> CrawlRun:
     proc = subprocess.Popen(
-        crawl_command(seeds, output, *options), env=crawl_env(proxy_url), cwd=output.parent,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        crawl_command(seeds, output, *options),
+        env=crawl_env(proxy_url),
+        cwd=output.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     run = finish_crawl(proc, output, timeout)
     assert run.returncode == 0, f"crawl failed ({run.returncode}):\n{run.stderr[-5000:]}"
@@ -115,16 +140,33 @@ class ServedService:
             OPTOUT_DATABASE__URL=f"sqlite:///{self.database}",
             OPTOUT_FETCH__ALLOW_PRIVATE_NETWORKS="true",
             OPTOUT_PIRACY__LISTS=json.dumps([str(demo_list_path())]),
-            OPTOUT_AUTH__API_KEYS=json.dumps([{"name": "ci", "key": api_key, "scopes": ["crawl", "audit"]}]),
+            OPTOUT_AUTH__API_KEYS=json.dumps(
+                [{"name": "ci", "key": api_key, "scopes": ["crawl", "audit"]}]
+            ),
         )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "optout_service.cli", "serve", "--port", str(self.port), "--log-level", "warning"],
-            env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                "-m",
+                "optout_service.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=workdir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"service exited: {self.process.stdout.read() if self.process.stdout else ''}")
+                raise RuntimeError(
+                    f"service exited: {self.process.stdout.read() if self.process.stdout else ''}"
+                )
             try:
                 if httpx.get(self.url + "/readyz", timeout=1, trust_env=False).status_code == 200:
                     return
@@ -163,4 +205,12 @@ def served_factory(tmp_path: Path) -> Iterator[Any]:
         service.stop()
 
 
-__all__ = ["CrawlRun", "ServedService", "crawl_command", "finish_crawl", "page_requests", "read_access_log", "run_crawl"]
+__all__ = [
+    "CrawlRun",
+    "ServedService",
+    "crawl_command",
+    "finish_crawl",
+    "page_requests",
+    "read_access_log",
+    "run_crawl",
+]

@@ -6,7 +6,6 @@ log (what reached the sites), the service's decision log export, and the crawl's
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 
@@ -29,31 +28,57 @@ from tests.integration.conftest import CrawlRun, page_requests, run_crawl
 pytestmark = pytest.mark.integration
 
 KNOWN_REASONS = {
-    "robots.allowed", "robots.disallowed", "robots.unavailable", "robots.unreachable", "piracy.listed",
-    "tdmrep.reserved", "x_robots_tag.noai", "x_robots_tag.noimageai", "meta.noai", "meta.noimageai",
-    "access.auth_required", "access.payment_required", "access.forbidden", "content.unreserved",
+    "robots.allowed",
+    "robots.disallowed",
+    "robots.unavailable",
+    "robots.unreachable",
+    "piracy.listed",
+    "tdmrep.reserved",
+    "x_robots_tag.noai",
+    "x_robots_tag.noimageai",
+    "meta.noai",
+    "meta.noimageai",
+    "access.auth_required",
+    "access.payment_required",
+    "access.forbidden",
+    "content.unreserved",
 }
-ORDINARY_PAGES = ["/", "/news/harbour-expansion.html", "/news/tide-tables.html", "/news/lifeboat-rescue.html", "/about.html"]
+ORDINARY_PAGES = [
+    "/",
+    "/news/harbour-expansion.html",
+    "/news/tide-tables.html",
+    "/news/lifeboat-rescue.html",
+    "/about.html",
+]
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CrawlRun, list[AccessRecord]]]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[CrawlRun, list[AccessRecord]]:
     workdir = tmp_path_factory.mktemp("demo")
     access_log = workdir / "access.jsonl"
     with DemoWebProcess(sites="demo", access_log=access_log) as web:
         run = run_crawl(
-            DEMO_SEEDS, workdir / "out", web.proxy_url,
-            "--job", "it-demo", "--db", str(workdir / "optout.sqlite3"),
-            "--allow-private-networks", "--piracy-list", str(demo_list_path()),
+            DEMO_SEEDS,
+            workdir / "out",
+            web.proxy_url,
+            "--job",
+            "it-demo",
+            "--db",
+            str(workdir / "optout.sqlite3"),
+            "--allow-private-networks",
+            "--piracy-list",
+            str(demo_list_path()),
         )
-    yield run, read_access_log(access_log)
+    return run, read_access_log(access_log)
 
 
 def url(host: str, path: str) -> str:
     return f"http://{host}{path}"
 
 
-def test_ordinary_site_all_pages_fetched_kept_and_crawl_delay_respected(demo: tuple[CrawlRun, list[AccessRecord]]) -> None:
+def test_ordinary_site_all_pages_fetched_kept_and_crawl_delay_respected(
+    demo: tuple[CrawlRun, list[AccessRecord]],
+) -> None:
     run, access = demo
     fetched = page_requests(access, ORDINARY_HOST)
     assert sorted(r.path for r in fetched if r.path != "/sitemap.xml") == sorted(ORDINARY_PAGES)
@@ -78,7 +103,9 @@ def test_disallowed_paths_are_never_requested(demo: tuple[CrawlRun, list[AccessR
 
 def test_redirect_target_is_decided_and_refused(demo: tuple[CrawlRun, list[AccessRecord]]) -> None:
     run, access = demo
-    assert [r.status for r in page_requests(access, PARTIAL_HOST) if r.path == "/reports/latest"] == [302]
+    assert [
+        r.status for r in page_requests(access, PARTIAL_HOST) if r.path == "/reports/latest"
+    ] == [302]
     assert run.decision_for(url(PARTIAL_HOST, "/reports/latest"))["decision"] == "allow"
     # The redirect target is a new request: decided on its own, and refused.
     target = run.decision_for(url(PARTIAL_HOST, "/private/board-minutes.html"))
@@ -92,7 +119,9 @@ def test_robots_5xx_means_complete_disallow(demo: tuple[CrawlRun, list[AccessRec
     assert [r.path for r in access if r.host == UNREACHABLE_HOST] == ["/robots.txt"]
     decisions = run.decisions(UNREACHABLE_HOST)
     assert decisions
-    assert all(d["decision"] == "deny" and d["reasons"] == ["robots.unreachable"] for d in decisions)
+    assert all(
+        d["decision"] == "deny" and d["reasons"] == ["robots.unreachable"] for d in decisions
+    )
 
 
 def test_robots_404_means_all_allowed(demo: tuple[CrawlRun, list[AccessRecord]]) -> None:
@@ -103,7 +132,9 @@ def test_robots_404_means_all_allowed(demo: tuple[CrawlRun, list[AccessRecord]])
     assert url(NO_ROBOTS_HOST, "/recipes/sourdough.html") in run.kept_urls()
 
 
-def test_piracy_host_is_never_contacted_not_even_robots_txt(demo: tuple[CrawlRun, list[AccessRecord]]) -> None:
+def test_piracy_host_is_never_contacted_not_even_robots_txt(
+    demo: tuple[CrawlRun, list[AccessRecord]],
+) -> None:
     run, access = demo
     assert [r for r in access if r.host in (PIRACY_HOST, PIRACY_SUBDOMAIN_HOST)] == []
     decisions = run.decisions(PIRACY_HOST) + run.decisions(PIRACY_SUBDOMAIN_HOST)
@@ -127,7 +158,11 @@ def test_reserved_or_protected_pages_are_fetched_then_discarded(
     run, access = demo
     assert [r.status for r in page_requests(access, PUBLISHER_HOST) if r.path == path] == [status]
     observation = run.observation_for(url(PUBLISHER_HOST, path))
-    assert (observation["status"], observation["outcome"], observation["reasons"][0]) == (status, "discard", reason)
+    assert (observation["status"], observation["outcome"], observation["reasons"][0]) == (
+        status,
+        "discard",
+        reason,
+    )
     assert url(PUBLISHER_HOST, path) not in run.kept_urls()
     assert run.stats[f"compliance/discard/{reason}"] >= 1
 
@@ -137,7 +172,9 @@ def test_publisher_plain_article_is_kept(demo: tuple[CrawlRun, list[AccessRecord
     assert url(PUBLISHER_HOST, "/articles/open-letter.html") in run.kept_urls()
 
 
-def test_every_refusal_has_a_documented_reason_and_stats_agree(demo: tuple[CrawlRun, list[AccessRecord]]) -> None:
+def test_every_refusal_has_a_documented_reason_and_stats_agree(
+    demo: tuple[CrawlRun, list[AccessRecord]],
+) -> None:
     run, access = demo
     refusals = [r for r in run.log if r.get("decision") == "deny" or r.get("outcome") == "discard"]
     assert refusals
@@ -145,14 +182,16 @@ def test_every_refusal_has_a_documented_reason_and_stats_agree(demo: tuple[Crawl
         assert record["reasons"], record
         assert set(record["reasons"]) <= KNOWN_REASONS, record
     denied = sum(v for k, v in run.stats.items() if k.startswith("compliance/deny/"))
-    assert denied == len(run.decisions()) - sum(1 for d in run.decisions() if d["decision"] == "allow")
+    assert denied == len(run.decisions()) - sum(
+        1 for d in run.decisions() if d["decision"] == "allow"
+    )
     discarded = sum(v for k, v in run.stats.items() if k.startswith("compliance/discard/"))
     assert discarded == sum(1 for o in run.observations() if o["outcome"] == "discard")
     # Every page request the sites saw was allowed first.
     allowed = {d["url"] for d in run.decisions() if d["decision"] == "allow"}
-    for record in access:
-        if record.path != "/robots.txt":
-            assert f"http://{record.host}{record.path}" in allowed, record
+    for hit in access:
+        if hit.path != "/robots.txt":
+            assert f"http://{hit.host}{hit.path}" in allowed, hit
 
 
 def test_output_files(demo: tuple[CrawlRun, list[AccessRecord]]) -> None:
@@ -169,9 +208,18 @@ def test_many_requests_to_one_unknown_host_are_each_decided(tmp_path: Path) -> N
     seeds += [url(PARTIAL_HOST, f"/guide/faq.html?copy={i}") for i in range(30)]
     with DemoWebProcess(sites="demo", access_log=access_log) as web:
         run = run_crawl(
-            seeds, tmp_path / "out", web.proxy_url,
-            "--job", "it-burst", "--db", str(tmp_path / "burst.sqlite3"), "--allow-private-networks",
-            "--concurrency", "32", "--max-depth", "0",
+            seeds,
+            tmp_path / "out",
+            web.proxy_url,
+            "--job",
+            "it-burst",
+            "--db",
+            str(tmp_path / "burst.sqlite3"),
+            "--allow-private-networks",
+            "--concurrency",
+            "32",
+            "--max-depth",
+            "0",
         )
     access = read_access_log(access_log)
     assert not [r for r in access if r.path.startswith("/private/")]

@@ -12,8 +12,20 @@ from typing import Any
 import pytest
 
 from crawler.demo.process import DemoWebProcess, read_access_log
-from crawler.demo.sites import DEMO_SEEDS, PARTIAL_HOST, PIRACY_HOST, PUBLISHER_HOST, UNREACHABLE_HOST
-from tests.integration.conftest import crawl_command, crawl_env, finish_crawl, page_requests, run_crawl
+from crawler.demo.sites import (
+    DEMO_SEEDS,
+    PARTIAL_HOST,
+    PIRACY_HOST,
+    PUBLISHER_HOST,
+    UNREACHABLE_HOST,
+)
+from tests.integration.conftest import (
+    crawl_command,
+    crawl_env,
+    finish_crawl,
+    page_requests,
+    run_crawl,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -26,19 +38,32 @@ def test_crawl_against_a_served_service(tmp_path: Path, served_factory: Any) -> 
     with DemoWebProcess(sites="demo", access_log=access_log) as web:
         service = served_factory(web.proxy_url, API_KEY)
         run = run_crawl(
-            DEMO_SEEDS, tmp_path / "out", web.proxy_url,
-            "--job", "it-served", "--service-url", service.url, "--api-key", API_KEY,
+            DEMO_SEEDS,
+            tmp_path / "out",
+            web.proxy_url,
+            "--job",
+            "it-served",
+            "--service-url",
+            service.url,
+            "--api-key",
+            API_KEY,
         )
     access = read_access_log(access_log)
     assert [r for r in access if PIRACY_HOST in r.host] == []
     assert page_requests(access, UNREACHABLE_HOST) == []
-    assert not [r for r in page_requests(access, PARTIAL_HOST) if r.path.startswith(("/private/", "/drafts/"))]
+    assert not [
+        r
+        for r in page_requests(access, PARTIAL_HOST)
+        if r.path.startswith(("/private/", "/drafts/"))
+    ]
     assert run.stats["compliance/deny/robots.disallowed"] >= 3
     assert run.stats["compliance/discard/tdmrep.reserved"] == 1
     assert f"http://{PUBLISHER_HOST}/articles/open-letter.html" in run.kept_urls()
     # The log the crawl exported is the served service's log: the same rows as its database.
     with sqlite3.connect(service.database) as db:
-        (decisions,) = db.execute("SELECT count(*) FROM decision WHERE job = 'it-served'").fetchone()
+        (decisions,) = db.execute(
+            "SELECT count(*) FROM decision WHERE job = 'it-served'"
+        ).fetchone()
     assert decisions == len(run.decisions()) > 0
 
 
@@ -47,9 +72,21 @@ def test_wrong_api_key_fetches_nothing(tmp_path: Path, served_factory: Any) -> N
     with DemoWebProcess(sites="demo", access_log=access_log) as web:
         service = served_factory(web.proxy_url, API_KEY)
         proc = subprocess.Popen(
-            crawl_command(DEMO_SEEDS, tmp_path / "out", "--job", "it-badkey", "--service-url", service.url,
-                          "--api-key", "not-the-key"),
-            env=crawl_env(web.proxy_url), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            crawl_command(
+                DEMO_SEEDS,
+                tmp_path / "out",
+                "--job",
+                "it-badkey",
+                "--service-url",
+                service.url,
+                "--api-key",
+                "not-the-key",
+            ),
+            env=crawl_env(web.proxy_url),
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         run = finish_crawl(proc, tmp_path / "out")
     assert read_access_log(access_log) == []
@@ -62,11 +99,26 @@ def test_service_stopped_mid_crawl_fails_closed(tmp_path: Path, served_factory: 
         service = served_factory(web.proxy_url, API_KEY)
         proc = subprocess.Popen(
             crawl_command(
-                [f"http://{SLOW_HOST}/"], tmp_path / "out", "--job", "it-killed", "--service-url", service.url,
-                "--api-key", API_KEY, "--concurrency", "4",
-                "--set", "COMPLIANCE_SERVICE_RETRIES=2", "--set", "COMPLIANCE_SERVICE_BACKOFF=0.1",
+                [f"http://{SLOW_HOST}/"],
+                tmp_path / "out",
+                "--job",
+                "it-killed",
+                "--service-url",
+                service.url,
+                "--api-key",
+                API_KEY,
+                "--concurrency",
+                "4",
+                "--set",
+                "COMPLIANCE_SERVICE_RETRIES=2",
+                "--set",
+                "COMPLIANCE_SERVICE_BACKOFF=0.1",
             ),
-            env=crawl_env(web.proxy_url), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=crawl_env(web.proxy_url),
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         deadline = time.monotonic() + 60
         while len(page_requests(read_access_log(access_log), SLOW_HOST)) < 15:
@@ -82,7 +134,9 @@ def test_service_stopped_mid_crawl_fails_closed(tmp_path: Path, served_factory: 
     late = [r for r in access if r.t > killed_at + 1.0]
     assert late == []
     with sqlite3.connect(service.database) as db:
-        allowed = {row[0] for row in db.execute("SELECT url FROM decision WHERE decision = 'allow'")}
+        allowed = {
+            row[0] for row in db.execute("SELECT url FROM decision WHERE decision = 'allow'")
+        }
     assert {f"http://{SLOW_HOST}{r.path}" for r in access} <= allowed
     unavailable = sum(v for k, v in run.stats.items() if k.endswith("/service.unavailable"))
     assert unavailable >= 1, json.dumps(run.stats, indent=1)
