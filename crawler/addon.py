@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from scrapy.settings import SETTINGS_PRIORITIES
+
 from crawler import settings as compliance_defaults
 
 if TYPE_CHECKING:
@@ -26,7 +28,10 @@ class ComplianceAddon:
         )
         # The service decides robots.txt. Scrapy's own middleware fails open on fetch errors and
         # under concurrency, and would fetch robots.txt a second time.
-        settings.set("ROBOTSTXT_OBEY", False, priority="addon")
+        if settings.getbool("ROBOTSTXT_OBEY"):
+            logger.info("ROBOTSTXT_OBEY switched off: the opt-out service decides robots.txt")
+        current = settings.getpriority("ROBOTSTXT_OBEY") or 0
+        settings.set("ROBOTSTXT_OBEY", False, priority=max(current, SETTINGS_PRIORITIES["addon"]))
         token = settings.get("COMPLIANCE_CRAWLER_TOKEN")
         if settings.getpriority("USER_AGENT") in (None, 0):
             settings.set("USER_AGENT", f"{token}/0.1 (+compliance crawler)", priority="addon")

@@ -1,0 +1,100 @@
+"""The micro-batcher: one future per caller, batches bounded, retries, errors reach every waiter."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from crawler.batching import Batcher
+from crawler.optout_client import ServiceError, ServiceRejected
+
+
+async def test_concurrent_callers_share_calls_but_each_gets_its_own_result() -> None:
+    calls: list[list[int]] = []
+
+    async def send(items: Sequence[int]) -> list[int]:
+        calls.append(list(items))
+        await asyncio.sleep(0)
+        return [i * 10 for i in items]
+
+    batcher: Batcher[int, int] = Batcher(send, max_batch=16, max_delay=0.001)
+    results = await asyncio.gather(*(batcher.submit(i) for i in range(100)))
+    assert results == [i * 10 for i in range(100)]
+    assert all(len(c) <= 16 for c in calls)
+    assert len(calls) == 7  # 100 items, 16 per batch
+    assert sorted(i for c in calls for i in c) == list(range(100))
+
+
+async def test_transient_errors_are_retried_with_backoff() -> None:
+    attempts = 0
+
+    async def flaky(items: Sequence[int]) -> list[int]:
+        nonlocal attempts
+        attempts += 1
+        if attempts < 3:
+            raise ServiceError("down")
+        return list(items)
+
+    retries: list[int] = []
+    batcher: Batcher[int, int] = Batcher(
+        flaky, retries=3, backoff=0.001, on_retry=lambda e, n: retries.append(n)
+    )
+    assert list(await asyncio.gather(batcher.submit(1), batcher.submit(2))) == [1, 2]
+    assert retries == [1, 2]
+
+
+async def test_after_the_last_retry_every_waiter_gets_the_error() -> None:
+    calls = 0
+
+    async def down(items: Sequence[int]) -> list[int]:
+        nonlocal calls
+        calls += 1
+        raise ServiceError("down")
+
+    batcher: Batcher[int, int] = Batcher(down, retries=2, backoff=0.001)
+    results = await asyncio.gather(*(batcher.submit(i) for i in range(5)), return_exceptions=True)
+    assert all(isinstance(r, ServiceError) for r in results)
+    assert calls == 3
+
+
+async def test_rejections_are_not_retried() -> None:
+    calls = 0
+
+    async def reject(items: Sequence[int]) -> list[int]:
+        nonlocal calls
+        calls += 1
+        raise ServiceRejected(422, "bad")
+
+    batcher: Batcher[int, int] = Batcher(reject, retries=5, backoff=0.001)
+    with pytest.raises(ServiceRejected):
+        await batcher.submit(1)
+    assert calls == 1
+
+
+async def test_a_short_answer_fails_the_batch() -> None:
+    async def short(items: Sequence[int]) -> list[int]:
+        return list(items)[:-1]
+
+    batcher: Batcher[int, int] = Batcher(short, retries=0)
+    results = await asyncio.gather(batcher.submit(1), batcher.submit(2), return_exceptions=True)
+    assert all(isinstance(r, ServiceError) for r in results)
+
+
+async def test_a_cancelled_waiter_does_not_disturb_the_others() -> None:
+    gate = asyncio.Event()
+
+    async def slow(items: Sequence[int]) -> list[int]:
+        await gate.wait()
+        return list(items)
+
+    batcher: Batcher[int, int] = Batcher(slow, max_delay=0)
+    first = asyncio.ensure_future(batcher.submit(1))
+    second = asyncio.ensure_future(batcher.submit(2))
+    await asyncio.sleep(0.01)
+    first.cancel()
+    gate.set()
+    assert await second == 2
+    assert first.cancelled()
+    await batcher.aclose()

@@ -1,0 +1,247 @@
+"""The compliance middleware built from a real Scrapy crawler, with a fake opt-out client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from scrapy import Request
+from scrapy.core.downloader import Slot
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import HtmlResponse, Response
+from scrapy.settings import Settings
+from scrapy.utils.test import get_crawler
+
+from crawler.addon import ComplianceAddon
+from crawler.middlewares.compliance import ComplianceMiddleware
+from crawler.optout_client import (
+    Decision,
+    Observation,
+    ObservationResult,
+    ServiceError,
+    ServiceRejected,
+)
+
+
+class FakeClient:
+    """Denies URLs containing 'private'; discards responses whose status is 402."""
+
+    def __init__(self, *, fail: int = 0, reject: bool = False, delay: float | None = None) -> None:
+        self.decide_calls: list[list[str]] = []
+        self.observed: list[Observation] = []
+        self.fail = fail
+        self.reject = reject
+        self.delay = delay
+        self.exported: list[tuple[str, Path]] = []
+        self.closed = False
+
+    async def decide(self, crawler: str, job: str, urls: Sequence[str]) -> list[Decision]:
+        self.decide_calls.append(list(urls))
+        await asyncio.sleep(0.01)  # the policy is not known yet when the others arrive
+        if self.reject:
+            raise ServiceRejected(401, "unknown API key")
+        if self.fail > 0:
+            self.fail -= 1
+            raise ServiceError("connection refused")
+        return [
+            Decision(f"d-{u}", u, "deny", ("robots.disallowed",), None)
+            if "private" in u
+            else Decision(f"d-{u}", u, "allow", ("robots.allowed",), self.delay)
+            for u in urls
+        ]
+
+    async def observe(self, observations: Sequence[Observation]) -> list[ObservationResult]:
+        self.observed.extend(observations)
+        if self.fail > 0:
+            raise ServiceError("down")
+        return [
+            ObservationResult(o.decision_id, "discard", ("access.payment_required",))
+            if o.status == 402
+            else ObservationResult(o.decision_id, "keep", ("content.unreserved",))
+            for o in observations
+        ]
+
+    async def export_log(self, job: str, dest: Path) -> int:
+        self.exported.append((job, dest))
+        return 0
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def build(client: FakeClient, **settings: Any) -> ComplianceMiddleware:
+    base = {
+        "COMPLIANCE_SERVICE_RETRIES": 2,
+        "COMPLIANCE_SERVICE_BACKOFF": 0.001,
+        "COMPLIANCE_JOB": "job-t",
+    }
+    crawler = get_crawler(settings_dict={**base, **settings})
+
+    async def factory() -> FakeClient:
+        return client
+
+    return ComplianceMiddleware(crawler, client_factory=factory)
+
+
+def stats(mw: ComplianceMiddleware) -> dict[str, Any]:
+    return dict(mw.stats.get_stats())
+
+
+async def decide(mw: ComplianceMiddleware, url: str) -> str:
+    try:
+        await mw.process_request(Request(url))
+    except IgnoreRequest:
+        return "deny"
+    return "allow"
+
+
+async def test_many_concurrent_requests_to_one_unknown_host_are_each_decided() -> None:
+    client = FakeClient()
+    mw = build(client)
+    urls = [f"http://h.test/{'private' if i % 3 == 0 else 'public'}/{i}" for i in range(50)]
+    outcomes = await asyncio.gather(*(decide(mw, u) for u in urls))
+    assert outcomes == ["deny" if "private" in u else "allow" for u in urls]
+    assert sum(len(c) for c in client.decide_calls) == 50
+    assert len(client.decide_calls) == 1  # one batch of 50
+    s = stats(mw)
+    assert s["compliance/deny/robots.disallowed"] == 17
+    assert s["compliance/allow/robots.allowed"] == 33
+    assert s["compliance/requests"] == 50
+
+
+async def test_service_down_retries_then_fails_closed() -> None:
+    client = FakeClient(fail=10)
+    mw = build(client)
+    assert await decide(mw, "http://h.test/a") == "deny"
+    assert len(client.decide_calls) == 3  # first try + 2 retries
+    assert stats(mw)["compliance/deny/service.unavailable"] == 1
+    assert stats(mw)["compliance/service_retries"] == 2
+
+
+async def test_service_recovering_within_the_retries_allows() -> None:
+    client = FakeClient(fail=1)
+    mw = build(client)
+    assert await decide(mw, "http://h.test/a") == "allow"
+
+
+async def test_rejected_calls_are_counted_apart() -> None:
+    mw = build(FakeClient(reject=True))
+    assert await decide(mw, "http://h.test/a") == "deny"
+    assert stats(mw)["compliance/deny/service.rejected"] == 1
+
+
+async def test_client_start_failure_denies_everything() -> None:
+    crawler = get_crawler(settings_dict={"COMPLIANCE_SERVICE_RETRIES": 0})
+
+    async def broken() -> FakeClient:
+        raise RuntimeError("database is locked")
+
+    mw = ComplianceMiddleware(crawler, client_factory=broken)
+    assert [await decide(mw, "http://h.test/a"), await decide(mw, "http://h.test/b")] == [
+        "deny",
+        "deny",
+    ]
+    assert stats(mw)["compliance/deny/service.rejected"] == 2
+
+
+async def test_non_http_schemes_are_refused_locally() -> None:
+    client = FakeClient()
+    mw = build(client)
+    assert await decide(mw, "ftp://h.test/file") == "deny"
+    assert client.decide_calls == []
+    assert stats(mw)["compliance/deny/request.unsupported_scheme"] == 1
+
+
+async def test_allowed_request_carries_its_decision_and_the_slot_obeys_the_crawl_delay() -> None:
+    mw = build(FakeClient(delay=2.5), DOWNLOAD_DELAY=0.5)
+    slot = Slot(8, 0.5, 0.5)
+    mw.crawler.engine = SimpleNamespace(
+        downloader=SimpleNamespace(_get_slot=lambda request: ("h.test", slot))
+    )  # type: ignore[assignment]
+    request = Request("http://h.test/a")
+    await mw.process_request(request)
+    assert request.meta["compliance_decision_id"] == "d-http://h.test/a"
+    assert (slot.delay, slot.jitter) == (2.5, 0.0)
+    assert slot.download_delay() == 2.5
+
+
+def response(
+    url: str, status: int, body: bytes = b"<html><head><title>t</title></head><body>x</body></html>"
+) -> Response:
+    return HtmlResponse(
+        url, status=status, body=body, headers={"Content-Type": "text/html; charset=utf-8"}
+    )
+
+
+async def test_responses_are_observed_and_discarded_ones_never_pass() -> None:
+    client = FakeClient()
+    mw = build(client)
+    kept_request = Request("http://h.test/ok", meta={"compliance_decision_id": "d1"})
+    paid_request = Request("http://h.test/paid", meta={"compliance_decision_id": "d2"})
+    kept = await mw.process_response(kept_request, response(kept_request.url, 200))
+    assert kept.status == 200
+    with pytest.raises(IgnoreRequest):
+        await mw.process_response(paid_request, response(paid_request.url, 402))
+    first = client.observed[0]
+    assert first.head_html == "<html><head><title>t</title></head>"
+    assert first.length == len(response("http://x/", 200).body)
+    assert len(first.sha256) == 64
+    assert ("Content-Type", "text/html; charset=utf-8") in first.headers
+    assert stats(mw)["compliance/keep/content.unreserved"] == 1
+    assert stats(mw)["compliance/discard/access.payment_required"] == 1
+
+
+async def test_a_response_without_a_decision_or_without_an_answer_is_discarded() -> None:
+    mw = build(FakeClient(fail=10))
+    with pytest.raises(IgnoreRequest):
+        await mw.process_response(Request("http://h.test/x"), response("http://h.test/x", 200))
+    with pytest.raises(IgnoreRequest):
+        await mw.process_response(
+            Request("http://h.test/y", meta={"compliance_decision_id": "d"}),
+            response("http://h.test/y", 200),
+        )
+    assert stats(mw)["compliance/discard/decision.missing"] == 1
+    assert stats(mw)["compliance/discard/service.unavailable"] == 1
+
+
+async def test_spider_close_exports_the_log_and_closes_the_client(tmp_path: Path) -> None:
+    client = FakeClient()
+    mw = build(client, COMPLIANCE_LOG_EXPORT=str(tmp_path / "log.jsonl"))
+    await decide(mw, "http://h.test/a")
+    await mw.spider_closed()
+    assert client.exported == [("job-t", tmp_path / "log.jsonl")]
+    assert client.closed
+
+
+def test_disabled_middleware_is_not_configured() -> None:
+    with pytest.raises(NotConfigured):
+        ComplianceMiddleware(get_crawler(settings_dict={"COMPLIANCE_ENABLED": False}))
+
+
+def test_addon_enables_the_middleware_and_turns_scrapy_robots_off() -> None:
+    settings = Settings({"ROBOTSTXT_OBEY": True})
+    settings.set("ROBOTSTXT_OBEY", True, priority="default")
+    ComplianceAddon().update_settings(settings)
+    assert settings.getdict("DOWNLOADER_MIDDLEWARES")[ComplianceMiddleware] == 100
+    assert settings.getbool("ROBOTSTXT_OBEY") is False
+    assert settings.get("COMPLIANCE_SERVICE_URL") == ""
+    assert settings.get("USER_AGENT").startswith("ExampleBot/")
+
+
+def test_addon_keeps_project_values() -> None:
+    settings = Settings()
+    settings.set("COMPLIANCE_CRAWLER_TOKEN", "OurBot", priority="project")
+    settings.set("USER_AGENT", "OurBot/2.0 (+https://example.org/bot)", priority="project")
+    ComplianceAddon().update_settings(settings)
+    assert settings.get("COMPLIANCE_CRAWLER_TOKEN") == "OurBot"
+    assert settings.get("USER_AGENT") == "OurBot/2.0 (+https://example.org/bot)"
+
+
+def test_crawler_built_with_the_addon_has_the_middleware_and_no_robots_middleware() -> None:
+    crawler = get_crawler(settings_dict={"ADDONS": {ComplianceAddon: 0}, "ROBOTSTXT_OBEY": True})
+    assert crawler.settings.getbool("ROBOTSTXT_OBEY") is False
+    assert ComplianceMiddleware in crawler.settings.getdict("DOWNLOADER_MIDDLEWARES")

@@ -1,0 +1,198 @@
+"""The opt-out client over httpx.MockTransport: request shapes, strict answers, error classes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from crawler.optout_client import HttpOptOutClient, Observation, ServiceError, ServiceRejected
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def client(handler: Handler) -> HttpOptOutClient:
+    return HttpOptOutClient("http://svc.test", "k3y", transport=httpx.MockTransport(handler))
+
+
+def decisions_answer(request: httpx.Request) -> httpx.Response:
+    body = json.loads(request.content)
+    return httpx.Response(
+        200,
+        json={
+            "decisions": [
+                {
+                    "id": f"d{i}",
+                    "url": url,
+                    "decision": "deny" if "private" in url else "allow",
+                    "reasons": ["robots.disallowed" if "private" in url else "robots.allowed"],
+                    "crawl_delay": 1,
+                }
+                for i, url in enumerate(body["urls"])
+            ]
+        },
+    )
+
+
+async def test_decide_sends_the_contract_shape_and_parses_the_answer() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return decisions_answer(request)
+
+    result = await client(handler).decide(
+        "ExampleBot", "job-1", ["http://a.test/", "http://a.test/private/x"]
+    )
+    (request,) = seen
+    assert request.method == "POST"
+    assert request.url.path == "/v1/decisions"
+    assert request.headers["authorization"] == "Bearer k3y"
+    assert json.loads(request.content) == {
+        "crawler": "ExampleBot",
+        "job": "job-1",
+        "urls": ["http://a.test/", "http://a.test/private/x"],
+    }
+    assert [(d.decision, d.reasons, d.crawl_delay) for d in result] == [
+        ("allow", ("robots.allowed",), 1.0),
+        ("deny", ("robots.disallowed",), 1.0),
+    ]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, text="not json"),
+        httpx.Response(200, json=[]),
+        httpx.Response(200, json={"decisions": []}),
+        httpx.Response(
+            200,
+            json={
+                "decisions": [
+                    {"id": "x", "url": "http://a.test/", "decision": "maybe", "reasons": ["r"]}
+                ]
+            },
+        ),
+        httpx.Response(
+            200,
+            json={
+                "decisions": [
+                    {"id": "x", "url": "http://a.test/", "decision": "allow", "reasons": []}
+                ]
+            },
+        ),
+        httpx.Response(
+            200,
+            json={
+                "decisions": [
+                    {"id": "x", "url": "http://other.test/", "decision": "allow", "reasons": ["r"]}
+                ]
+            },
+        ),
+        httpx.Response(
+            200,
+            json={
+                "decisions": [
+                    {
+                        "id": "x",
+                        "url": "http://a.test/",
+                        "decision": "allow",
+                        "reasons": ["r"],
+                        "crawl_delay": -1,
+                    }
+                ]
+            },
+        ),
+    ],
+)
+async def test_malformed_answers_are_service_errors(answer: httpx.Response) -> None:
+    with pytest.raises(ServiceError) as info:
+        await client(lambda r: answer).decide("ExampleBot", "j", ["http://a.test/"])
+    assert info.value.transient
+
+
+@pytest.mark.parametrize(
+    ("answer", "rejected"),
+    [
+        (httpx.Response(500), False),
+        (httpx.Response(503), False),
+        (httpx.Response(429), False),
+        (httpx.Response(401, json={"detail": "unknown API key"}), True),
+        (httpx.Response(422, json={"detail": [{"loc": ["body", "urls", 0]}]}), True),
+        (httpx.Response(413, text="too large"), True),
+    ],
+)
+async def test_status_codes_map_to_transient_or_rejected(
+    answer: httpx.Response, rejected: bool
+) -> None:
+    with pytest.raises(ServiceError) as info:
+        await client(lambda r: answer).decide("ExampleBot", "j", ["http://a.test/"])
+    assert isinstance(info.value, ServiceRejected) is rejected
+    assert info.value.transient is not rejected
+
+
+async def test_transport_failures_are_transient() -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    with pytest.raises(ServiceError) as info:
+        await client(fail).decide("ExampleBot", "j", ["http://a.test/"])
+    assert info.value.transient
+
+
+async def test_observe_round_trip() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        (obs,) = body["observations"]
+        assert obs["headers"] == [["X-Robots-Tag", "noai"]]
+        assert obs["sha256"] == "a" * 64
+        return httpx.Response(
+            200,
+            json={
+                "results": [
+                    {
+                        "decision_id": obs["decision_id"],
+                        "outcome": "discard",
+                        "reasons": ["x_robots_tag.noai"],
+                    }
+                ]
+            },
+        )
+
+    observation = Observation(
+        "d1",
+        "http://a.test/",
+        "http://a.test/",
+        200,
+        (("X-Robots-Tag", "noai"),),
+        "text/html",
+        3,
+        "a" * 64,
+        "<head></head>",
+    )
+    (result,) = await client(handler).observe([observation])
+    assert (result.decision_id, result.outcome, result.reasons) == (
+        "d1",
+        "discard",
+        ("x_robots_tag.noai",),
+    )
+
+
+async def test_export_streams_to_a_file(tmp_path: Path) -> None:
+    lines = [json.dumps({"type": "decision", "id": str(i)}) for i in range(1000)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.params["job"] == "job-7"
+        return httpx.Response(200, content="\n".join(lines).encode() + b"\n")
+
+    dest = tmp_path / "sub" / "log.jsonl"
+    assert await client(handler).export_log("job-7", dest) == 1000
+    assert dest.read_text().splitlines() == lines
+    with pytest.raises(ServiceRejected):
+        await client(lambda r: httpx.Response(403, json={"detail": "no"})).export_log(
+            "j", tmp_path / "x"
+        )
+    assert not (tmp_path / "x").exists()
