@@ -1,0 +1,70 @@
+"""Pure helpers: the per-host report and the embedded service's settings."""
+
+from __future__ import annotations
+
+from crawler.embedded import deep_merge, embedded_overrides
+from crawler.report import crawler_side_refusals, host_rows
+
+
+def test_host_rows_count_every_outcome() -> None:
+    records = [
+        {"type": "decision", "host": "a.test", "decision": "allow", "reasons": ["robots.allowed"]},
+        {
+            "type": "decision",
+            "host": "a.test",
+            "decision": "deny",
+            "reasons": ["robots.disallowed"],
+        },
+        {"type": "decision", "host": "b.test", "decision": "deny", "reasons": ["piracy.listed"]},
+        {
+            "type": "observation",
+            "host": "a.test",
+            "outcome": "discard",
+            "reasons": ["tdmrep.reserved"],
+        },
+        {
+            "type": "observation",
+            "host": "a.test",
+            "outcome": "keep",
+            "reasons": ["content.unreserved"],
+        },
+    ]
+    a, b = host_rows(records)
+    assert (a.host, a.asked, a.allowed, a.denied, a.fetched, a.kept, a.discarded) == (
+        "a.test",
+        2,
+        1,
+        1,
+        2,
+        1,
+        1,
+    )
+    assert a.refusals == {"robots.disallowed": 1, "tdmrep.reserved": 1}
+    assert (b.denied, dict(b.refusals)) == (1, {"piracy.listed": 1})
+
+
+def test_crawler_side_refusals_come_from_stats() -> None:
+    stats = {
+        "compliance/deny/service.unavailable": 3,
+        "compliance/deny/robots.disallowed": 2,
+        "compliance/discard/decision.missing": 1,
+        "compliance/requests": 9,
+    }
+    assert crawler_side_refusals(stats) == {
+        "deny:service.unavailable": 3,
+        "discard:decision.missing": 1,
+    }
+
+
+def test_embedded_overrides_merge_nested_settings() -> None:
+    merged = embedded_overrides(
+        "sqlite:///x.sqlite3",
+        "OurBot",
+        "secret",
+        {"fetch": {"allow_private_networks": True}, "database": {"echo": True}},
+    )
+    assert merged["database"] == {"url": "sqlite:///x.sqlite3", "echo": True}
+    assert merged["crawler"] == {"token": "OurBot"}
+    assert merged["auth"]["api_keys"][0]["scopes"] == ["crawl", "audit"]
+    assert merged["fetch"] == {"allow_private_networks": True}
+    assert deep_merge({"a": {"b": 1}}, {"a": 2}) == {"a": 2}
