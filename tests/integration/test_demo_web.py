@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,12 +44,10 @@ def get(target: str, host: str | None = None, method: str = "GET") -> bytes:
 
 
 @pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoWebProcess, Path]:
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoWebProcess, Path]]:
     log = tmp_path_factory.mktemp("web") / "access.jsonl"
-    process = DemoWebProcess(sites="demo", access_log=log)
-    process.__enter__()
-    yield process, log  # type: ignore[misc]
-    process.__exit__(None, None, None)
+    with DemoWebProcess(sites="demo", access_log=log) as process:
+        yield process, log
 
 
 @pytest.mark.parametrize(
