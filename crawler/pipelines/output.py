@@ -75,6 +75,7 @@ class OutputPipeline:
                 data["url"],
                 "response",
                 payload=BytesIO(body),
+                length=len(body),  # known length: warcio digests in place, no temporary file
                 http_headers=http_headers,
                 warc_headers_dict={
                     "WARC-Compliance-Decision-Id": str(data.get("decision_id") or "")
