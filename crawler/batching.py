@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from crawler.optout_client import ServiceError
+from crawler.optout_client import ServiceError, ServiceRejected
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -71,14 +71,20 @@ class Batcher(Generic[T, R]):
             return
         try:
             results = await self._call([item for item, _ in live])
-        except BaseException as exc:
-            error = exc if isinstance(exc, Exception) else ServiceError("cancelled")
-            for _, future in live:
-                if not future.done():
-                    future.set_exception(error)
-            if not isinstance(exc, Exception):
-                raise
+        except ServiceRejected as exc:
+            if len(live) > 1:
+                # One bad item (say a URL the service cannot normalise) must not sink the
+                # others: each is sent on its own, and only what the service rejects fails.
+                await asyncio.gather(*(self._run([pair]) for pair in live))
+            else:
+                _fail(live, exc)
             return
+        except Exception as exc:
+            _fail(live, exc)
+            return
+        except BaseException:
+            _fail(live, ServiceError("cancelled"))
+            raise
         for (_, future), result in zip(live, results, strict=True):
             if not future.done():
                 future.set_result(result)
@@ -106,3 +112,9 @@ class Batcher(Generic[T, R]):
         self._flush()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _fail(pairs: Sequence[tuple[object, asyncio.Future[Any]]], error: Exception) -> None:
+    for _, future in pairs:
+        if not future.done():
+            future.set_exception(error)

@@ -98,3 +98,28 @@ async def test_a_cancelled_waiter_does_not_disturb_the_others() -> None:
     assert await second == 2
     assert first.cancelled()
     await batcher.aclose()
+
+
+async def test_a_rejected_batch_is_split_so_only_the_bad_item_fails() -> None:
+    calls: list[list[int]] = []
+
+    async def picky(items: Sequence[int]) -> list[int]:
+        calls.append(list(items))
+        if 13 in items:
+            raise ServiceRejected(422, "urls.0: invalid")
+        return list(items)
+
+    batcher: Batcher[int, int] = Batcher(picky, max_batch=8)
+    results = await asyncio.gather(
+        *(batcher.submit(i) for i in range(10, 16)), return_exceptions=True
+    )
+    assert [r if not isinstance(r, Exception) else "rejected" for r in results] == [
+        10,
+        11,
+        12,
+        "rejected",
+        14,
+        15,
+    ]
+    assert calls[0] == [10, 11, 12, 13, 14, 15]
+    assert sorted(len(c) for c in calls[1:]) == [1] * 6

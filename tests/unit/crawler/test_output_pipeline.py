@@ -24,7 +24,9 @@ ITEM = {
 
 
 def pipeline(tmp_path: Path, fmt: str) -> OutputPipeline:
-    crawler = get_crawler(settings_dict={"COMPLIANCE_OUTPUT_DIR": str(tmp_path), "COMPLIANCE_OUTPUT_FORMAT": fmt})
+    crawler = get_crawler(
+        settings_dict={"COMPLIANCE_OUTPUT_DIR": str(tmp_path), "COMPLIANCE_OUTPUT_FORMAT": fmt}
+    )
     return OutputPipeline.from_crawler(crawler)
 
 
@@ -33,14 +35,22 @@ def test_warc_records_carry_the_decision_id(tmp_path: Path) -> None:
     spider = Spider("s")
     out.open_spider(spider)
     out.process_item(dict(ITEM), spider)
-    out.process_item({**ITEM, "url": "http://a.test/bin", "body": b"\x00\xff", "decision_id": "dec-2"}, spider)
+    out.process_item(
+        {**ITEM, "url": "http://a.test/bin", "body": b"\x00\xff", "decision_id": "dec-2"}, spider
+    )
     out.close_spider(spider)
     with (tmp_path / "pages.warc.gz").open("rb") as stream:
         records = list(ArchiveIterator(stream))
     assert records[0].rec_type == "warcinfo"
     responses = [r for r in records if r.rec_type == "response"]
-    assert [r.rec_headers.get_header("WARC-Target-URI") for r in responses] == ["http://a.test/page.html", "http://a.test/bin"]
-    assert [r.rec_headers.get_header("WARC-Compliance-Decision-Id") for r in responses] == ["dec-1", "dec-2"]
+    assert [r.rec_headers.get_header("WARC-Target-URI") for r in responses] == [
+        "http://a.test/page.html",
+        "http://a.test/bin",
+    ]
+    assert [r.rec_headers.get_header("WARC-Compliance-Decision-Id") for r in responses] == [
+        "dec-1",
+        "dec-2",
+    ]
 
 
 def test_jsonl_keeps_text_and_base64_bodies(tmp_path: Path) -> None:
@@ -50,7 +60,9 @@ def test_jsonl_keeps_text_and_base64_bodies(tmp_path: Path) -> None:
     out.process_item(dict(ITEM), spider)
     out.process_item({**ITEM, "body": b"\xff\xfe"}, spider)
     out.close_spider(spider)
-    first, second = (json.loads(line) for line in (tmp_path / "pages.jsonl").read_text().splitlines())
+    first, second = (
+        json.loads(line) for line in (tmp_path / "pages.jsonl").read_text().splitlines()
+    )
     assert first["body"] == "<html>é</html>"
     assert first["decision_id"] == "dec-1"
     assert second["body_base64"] == "//4="
