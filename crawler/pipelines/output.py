@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
-from scrapy import Spider
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -40,7 +39,7 @@ class OutputPipeline:
     def path(self) -> Path:
         return self.directory / ("pages.warc.gz" if self.format == "warc" else "pages.jsonl")
 
-    def open_spider(self, spider: Spider) -> None:
+    def open_spider(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._file = self.path.open("wb")
         if self.format == "warc":
@@ -55,12 +54,12 @@ class OutputPipeline:
             )
             self._warc.write_record(info)
 
-    def close_spider(self, spider: Spider) -> None:
+    def close_spider(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
 
-    def process_item(self, item: Any, spider: Spider) -> Any:
+    def process_item(self, item: Any) -> Any:
         data = ItemAdapter(item).asdict()
         body: bytes = data.get("body") or b""
         assert self._file is not None

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from scrapy import Spider
 from scrapy.utils.test import get_crawler
 from warcio.archiveiterator import ArchiveIterator
 
@@ -32,13 +31,12 @@ def pipeline(tmp_path: Path, fmt: str) -> OutputPipeline:
 
 def test_warc_records_carry_the_decision_id(tmp_path: Path) -> None:
     out = pipeline(tmp_path, "warc")
-    spider = Spider("s")
-    out.open_spider(spider)
-    out.process_item(dict(ITEM), spider)
+    out.open_spider()
+    out.process_item(dict(ITEM))
     out.process_item(
-        {**ITEM, "url": "http://a.test/bin", "body": b"\x00\xff", "decision_id": "dec-2"}, spider
+        {**ITEM, "url": "http://a.test/bin", "body": b"\x00\xff", "decision_id": "dec-2"}
     )
-    out.close_spider(spider)
+    out.close_spider()
     with (tmp_path / "pages.warc.gz").open("rb") as stream:
         records = list(ArchiveIterator(stream))
     assert records[0].rec_type == "warcinfo"
@@ -55,11 +53,10 @@ def test_warc_records_carry_the_decision_id(tmp_path: Path) -> None:
 
 def test_jsonl_keeps_text_and_base64_bodies(tmp_path: Path) -> None:
     out = pipeline(tmp_path, "jsonl")
-    spider = Spider("s")
-    out.open_spider(spider)
-    out.process_item(dict(ITEM), spider)
-    out.process_item({**ITEM, "body": b"\xff\xfe"}, spider)
-    out.close_spider(spider)
+    out.open_spider()
+    out.process_item(dict(ITEM))
+    out.process_item({**ITEM, "body": b"\xff\xfe"})
+    out.close_spider()
     first, second = (
         json.loads(line) for line in (tmp_path / "pages.jsonl").read_text().splitlines()
     )
