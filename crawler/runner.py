@@ -75,7 +75,7 @@ def run_crawl(config: CrawlConfig) -> CrawlResult:
     from crawler.spiders.links import LinkSpider
 
     config.output_dir.mkdir(parents=True, exist_ok=True)
-    process = CrawlerProcess(scrapy_settings(config), install_root_handler=True)
+    process = CrawlerProcess(scrapy_settings(config))
     crawler = process.create_crawler(LinkSpider)
     kwargs: dict[str, Any] = {"start_urls": config.seeds}
     if config.max_depth is not None:
