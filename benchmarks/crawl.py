@@ -67,7 +67,20 @@ def _one_crawl(mode: str, proxy: str, hosts: int, concurrency: int, workdir: Pat
     stats = crawler.stats.get_stats() if crawler.stats else {}
     pages = int(stats.get("response_received_count", 0))
     robots = int(stats.get("robotstxt/response_count", 0))
-    print(json.dumps({"mode": mode, "pages": pages - robots, "seconds": elapsed, "cpu": cpu}))
+    compliance = {
+        k: v for k, v in stats.items() if k.startswith(("compliance/", "log_count/ERROR"))
+    }
+    print(
+        json.dumps(
+            {
+                "mode": mode,
+                "pages": pages - robots,
+                "seconds": elapsed,
+                "cpu": cpu,
+                "compliance": compliance,
+            }
+        )
+    )
 
 
 def _run_child(mode: str, proxy: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:

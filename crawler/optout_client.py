@@ -108,7 +108,11 @@ class HttpOptOutClient:
     @classmethod
     def for_asgi_app(cls, app: Any, api_key: str, *, timeout: float = 30.0) -> HttpOptOutClient:
         return cls(
-            EMBEDDED_BASE_URL, api_key, timeout=timeout, transport=httpx.ASGITransport(app=app)
+            EMBEDDED_BASE_URL,
+            api_key,
+            timeout=timeout,
+            # An exception inside the app becomes a 500, i.e. a retryable ServiceError.
+            transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
         )
 
     async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:

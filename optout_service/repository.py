@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from optout_service.models import Decision, Observation, PolicyDocument, PolicyFetch
@@ -108,16 +109,7 @@ class Repository:
                     sa.select(PolicyDocument.id).where(PolicyDocument.sha256 == digest)
                 )
                 if document_id is None:
-                    document = PolicyDocument(
-                        kind=record.kind,
-                        sha256=digest,
-                        size=len(record.body),
-                        content=record.body,
-                        first_seen_at=record.fetched_at,
-                    )
-                    session.add(document)
-                    session.flush()
-                    document_id = document.id
+                    document_id = self._insert_document(session, record, digest)
             fetch = PolicyFetch(
                 kind=record.kind,
                 origin=record.origin,
@@ -133,6 +125,29 @@ class Repository:
             session.add(fetch)
             session.flush()
             return StoredFetch(id=fetch.id, sha256=digest)
+
+    @staticmethod
+    def _insert_document(session: Session, record: PolicyFetchRecord, digest: str) -> int:
+        """Insert a document, or find the one a concurrent request stored meanwhile."""
+        assert record.body is not None
+        try:
+            with session.begin_nested():
+                document = PolicyDocument(
+                    kind=record.kind,
+                    sha256=digest,
+                    size=len(record.body),
+                    content=record.body,
+                    first_seen_at=record.fetched_at,
+                )
+                session.add(document)
+            return document.id
+        except IntegrityError:
+            existing = session.scalar(
+                sa.select(PolicyDocument.id).where(PolicyDocument.sha256 == digest)
+            )
+            if existing is None:
+                raise
+            return existing
 
     # the decision log -------------------------------------------------------------------
     def insert_decisions(self, rows: Sequence[DecisionRow]) -> None:

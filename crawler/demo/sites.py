@@ -1,10 +1,16 @@
-"""The bundled demo web: virtual hosts, each showing one situation a compliant crawl must handle."""
+"""The bundled demo web: virtual hosts, each showing one situation a compliant crawl must handle.
+
+A site set is a ``dict[str, Site]`` keyed by lowercase host name. ``demo_sites()`` is the
+hand-written demo, ``generated_sites()`` a synthetic web for benchmarks and ``slow_sites()`` one
+large host that answers slowly, so a crawl against it lasts long enough to be interrupted.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from html import escape
 
 ORDINARY_HOST = "www.harbourgazette.co.uk"
 PARTIAL_HOST = "docs.lanternbooks.org"
@@ -13,49 +19,99 @@ NO_ROBOTS_HOST = "www.meadowrecipes.net"
 PIRACY_HOST = "streamvault-free.to"
 PIRACY_SUBDOMAIN_HOST = "media.streamvault-free.to"
 PUBLISHER_HOST = "www.northwindtimes.com"
+SLOW_HOST = "www.slowriver-archive.org"
 DEMO_TOKEN = "ExampleBot"
 DEMO_SEEDS: tuple[str, ...] = (f"http://{ORDINARY_HOST}/",)
 
 HTML = "text/html; charset=utf-8"
+TEXT = "text/plain; charset=utf-8"
+ALLOW_ALL = "User-agent: *\nAllow: /\n"
+
+ORDINARY_ROBOTS = (
+    f"User-agent: *\nCrawl-delay: 0.5\nAllow: /\nSitemap: http://{ORDINARY_HOST}/sitemap.xml\n"
+)
+PARTIAL_ROBOTS = (
+    "User-agent: *\nAllow: /\n\n"
+    f"User-agent: {DEMO_TOKEN}\nDisallow: /private/\nDisallow: /drafts/\n"
+)
+PUBLISHER_ROBOTS = "User-agent: *\nDisallow:\n"
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
+    """What one path of a site answers. ``headers`` are sent in addition to the standard ones."""
+
     status: int = 200
     body: bytes | str = b""
     content_type: str = HTML
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0
 
+    @property
+    def body_bytes(self) -> bytes:
+        return self.body.encode("utf-8") if isinstance(self.body, str) else self.body
+
 
 @dataclass(frozen=True, slots=True)
 class Site:
+    """One virtual host: its name and its routes keyed by path (without the query)."""
+
     host: str
     routes: Mapping[str, Route] = field(default_factory=dict)
 
 
-def page(title: str, text: str, links: tuple[str, ...] = ()) -> Route:
-    items = "".join(f'<li><a href="{href}">{href}</a></li>' for href in links)
-    body = (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>'
-        f"<body><h1>{title}</h1><p>{text}</p><ul>{items}</ul></body></html>"
+def html_page(title: str, text: str, links: Iterable[str] = ()) -> str:
+    """A small but realistic HTML page: head with charset and title, a paragraph, a link list."""
+    items = "".join(f'<li><a href="{escape(href)}">{escape(href)}</a></li>' for href in links)
+    nav = f"<ul>{items}</ul>" if items else ""
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{escape(title)}</title>\n</head>\n<body>\n<h1>{escape(title)}</h1>\n"
+        f"<p>{escape(text)}</p>\n{nav}\n</body>\n</html>\n"
     )
-    return Route(body=body)
 
 
-def robots(text: str) -> Route:
-    return Route(body=text, content_type="text/plain; charset=utf-8")
+def _page(
+    title: str,
+    text: str,
+    links: Iterable[str] = (),
+    *,
+    status: int = 200,
+    headers: tuple[tuple[str, str], ...] = (),
+    delay: float = 0.0,
+) -> Route:
+    body = html_page(title, text, links)
+    return Route(status=status, body=body, headers=headers, delay=delay)
 
 
-def demo_sites() -> dict[str, Site]:
-    sites: list[Site] = []
-    articles = (
-        "/news/harbour-expansion.html",
-        "/news/tide-tables.html",
-        "/news/lifeboat-rescue.html",
-        "/about.html",
-    )
-    elsewhere = tuple(
+def _text(body: str, status: int = 200, headers: tuple[tuple[str, str], ...] = ()) -> Route:
+    return Route(status=status, body=body, content_type=TEXT, headers=headers)
+
+
+def _site(host: str, routes: Mapping[str, Route]) -> Site:
+    return Site(host, dict(routes))
+
+
+def _ordinary() -> Site:
+    articles = {
+        "/news/harbour-expansion.html": (
+            "Harbour expansion approved",
+            "The council approved the new deep-water berth after a long consultation.",
+        ),
+        "/news/tide-tables.html": (
+            "Tide tables for the week",
+            "High water is at 06:12 and 18:40 on Monday; spring tides peak on Thursday.",
+        ),
+        "/news/lifeboat-rescue.html": (
+            "Lifeboat crew rescues two sailors",
+            "The volunteer crew launched at dawn and brought both sailors home safely.",
+        ),
+        "/about.html": (
+            "About the Harbour Gazette",
+            "A small local paper covering the harbour, its boats and its people since 1921.",
+        ),
+    }
+    elsewhere = [
         f"http://{host}/"
         for host in (
             PARTIAL_HOST,
@@ -65,170 +121,192 @@ def demo_sites() -> dict[str, Site]:
             PIRACY_SUBDOMAIN_HOST,
             PUBLISHER_HOST,
         )
+    ]
+    urls = "".join(
+        f"  <url><loc>http://{ORDINARY_HOST}{path}</loc></url>\n" for path in ("/", *articles)
     )
-    sitemap = "".join(f"<url><loc>http://{ORDINARY_HOST}{p}</loc></url>" for p in ("/", *articles))
-    sites.append(
-        Site(
-            ORDINARY_HOST,
+    sitemap = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        f"{urls}</urlset>\n"
+    )
+    routes: dict[str, Route] = {
+        "/robots.txt": _text(ORDINARY_ROBOTS),
+        "/sitemap.xml": Route(body=sitemap, content_type="application/xml"),
+        "/": _page(
+            "Harbour Gazette",
+            "Local news from the harbour, and a few neighbours worth reading.",
+            [*articles, *elsewhere],
+        ),
+    }
+    for path, (title, text) in articles.items():
+        routes[path] = _page(title, text, ["/"])
+    return _site(ORDINARY_HOST, routes)
+
+
+def _partial() -> Site:
+    report = f"http://{PARTIAL_HOST}/private/annual-report-2026.html"
+    return _site(
+        PARTIAL_HOST,
+        {
+            "/robots.txt": _text(PARTIAL_ROBOTS),
+            "/": _page(
+                "Lantern Books documentation",
+                "Guides for readers, plus reports and drafts that are not for crawlers.",
+                [
+                    "/guide/getting-started.html",
+                    "/guide/faq.html",
+                    "/private/annual-report-2026.html",
+                    "/drafts/new-edition.html",
+                    "/reports/latest",
+                ],
+            ),
+            "/guide/getting-started.html": _page(
+                "Getting started", "Open the reader, pick a book and turn the page.", ["/"]
+            ),
+            "/guide/faq.html": _page(
+                "Frequently asked questions", "Yes, the lantern is included.", ["/"]
+            ),
+            "/private/annual-report-2026.html": _page(
+                "Annual report 2026", "Disallowed to ExampleBot by robots.txt.", ["/"]
+            ),
+            "/drafts/new-edition.html": _page(
+                "New edition (draft)", "Disallowed to ExampleBot by robots.txt.", ["/"]
+            ),
+            "/reports/latest": Route(
+                status=302,
+                body=html_page("Found", "The latest report has moved.", [report]),
+                headers=(("Location", report),),
+            ),
+        },
+    )
+
+
+def _unreachable() -> Site:
+    never = "Never fetched by a compliant crawler while robots.txt answers 5xx."
+    return _site(
+        UNREACHABLE_HOST,
+        {
+            "/robots.txt": _text(
+                "Service Unavailable", status=503, headers=(("Retry-After", "120"),)
+            ),
+            "/": _page("Ferris Outdoor", never, ["/tents.html", "/boots.html"]),
+            "/tents.html": _page("Tents", never, ["/"]),
+            "/boots.html": _page("Boots", never, ["/"]),
+        },
+    )
+
+
+def _no_robots() -> Site:
+    return _site(
+        NO_ROBOTS_HOST,
+        {
+            "/": _page(
+                "Meadow Recipes",
+                "Seasonal home cooking. This site has no robots.txt.",
+                ["/recipes/sourdough.html", "/recipes/apple-pie.html"],
+            ),
+            "/recipes/sourdough.html": _page(
+                "Sourdough loaf", "Flour, water, salt and two days of patience.", ["/"]
+            ),
+            "/recipes/apple-pie.html": _page(
+                "Apple pie", "Bramley apples, cold butter and a lattice top.", ["/"]
+            ),
+        },
+    )
+
+
+def _piracy(host: str) -> Site:
+    never = "Listed on the demo piracy list: a compliant crawler never contacts this host."
+    return _site(
+        host,
+        {
+            "/robots.txt": _text(ALLOW_ALL),
+            "/": _page("StreamVault free movies", never, ["/movies/latest.html"]),
+            "/movies/latest.html": _page("Latest releases", never, ["/"]),
+        },
+    )
+
+
+def _publisher() -> Site:
+    policy = {
+        "@context": ["http://www.w3.org/ns/odrl.jsonld", {"tdm": "http://www.w3.org/ns/tdmrep#"}],
+        "@type": "Offer",
+        "profile": "http://www.w3.org/ns/tdmrep",
+        "uid": f"http://{PUBLISHER_HOST}/tdm-policy.json",
+        "assigner": {"uid": f"http://{PUBLISHER_HOST}/", "vcard:fn": "Northwind Times"},
+        "permission": [
             {
-                "/robots.txt": robots(
-                    f"User-agent: *\nCrawl-delay: 0.5\nAllow: /\nSitemap: http://{ORDINARY_HOST}/sitemap.xml\n"
+                "target": f"http://{PUBLISHER_HOST}/articles/",
+                "action": "tdm:mine",
+                "duty": [{"action": "obtainConsent"}],
+            }
+        ],
+    }
+    return _site(
+        PUBLISHER_HOST,
+        {
+            "/robots.txt": _text(PUBLISHER_ROBOTS),
+            "/": _page(
+                "Northwind Times",
+                "Independent reporting. Some of it is reserved from text and data mining.",
+                [
+                    "/articles/open-letter.html",
+                    "/articles/reserved-feature.html",
+                    "/articles/noai-column.html",
+                    "/premium/investigation.html",
+                    "/account/dashboard.html",
+                ],
+            ),
+            "/articles/open-letter.html": _page(
+                "An open letter to our readers", "Thank you for reading, and for arguing.", ["/"]
+            ),
+            "/articles/reserved-feature.html": _page(
+                "The long feature",
+                "Text and data mining rights are reserved for this article.",
+                ["/"],
+                headers=(
+                    ("tdm-reservation", "1"),
+                    ("tdm-policy", f"http://{PUBLISHER_HOST}/tdm-policy.json"),
                 ),
-                "/": page("Harbour Gazette", "Local news from the harbour.", articles + elsewhere),
-                **{
-                    p: page(p.rsplit("/", 1)[1], "An ordinary article anyone may crawl.", ("/",))
-                    for p in articles
-                },
-                "/sitemap.xml": Route(
-                    body=f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{sitemap}</urlset>',
-                    content_type="application/xml",
-                ),
-            },
-        )
+            ),
+            "/articles/noai-column.html": _page(
+                "Weekly column",
+                "The author asks that this column is not used to train AI.",
+                ["/"],
+                headers=(("X-Robots-Tag", "noai, noimageai"),),
+            ),
+            "/premium/investigation.html": _page(
+                "Subscribe to read",
+                "This investigation is for subscribers. Subscribe to read the full story.",
+                ["/"],
+                status=402,
+            ),
+            "/account/dashboard.html": _page(
+                "Sign in",
+                "Your subscriber dashboard requires a login.",
+                ["/"],
+                status=401,
+                headers=(("WWW-Authenticate", 'Basic realm="Northwind subscribers"'),),
+            ),
+            "/tdm-policy.json": Route(
+                body=json.dumps(policy, indent=2) + "\n", content_type="application/json"
+            ),
+        },
     )
-    sites.append(
-        Site(
-            PARTIAL_HOST,
-            {
-                "/robots.txt": robots(
-                    "User-agent: *\nAllow: /\n\n"
-                    "User-agent: ExampleBot\nDisallow: /private/\nDisallow: /drafts/\n"
-                ),
-                "/": page(
-                    "Lantern Books documentation",
-                    "Guides, reports and drafts.",
-                    (
-                        "/guide/getting-started.html",
-                        "/guide/faq.html",
-                        "/private/annual-report-2026.html",
-                        "/drafts/new-edition.html",
-                        "/reports/latest",
-                    ),
-                ),
-                "/guide/getting-started.html": page(
-                    "Getting started", "Allowed to every crawler.", ("/",)
-                ),
-                "/guide/faq.html": page("FAQ", "Allowed to every crawler.", ("/",)),
-                "/private/annual-report-2026.html": page(
-                    "Annual report", "ExampleBot must never fetch this."
-                ),
-                "/drafts/new-edition.html": page(
-                    "New edition (draft)", "ExampleBot must never fetch this."
-                ),
-                "/private/board-minutes.html": page(
-                    "Board minutes", "Reached only by redirect; never fetched."
-                ),
-                "/reports/latest": Route(
-                    status=302,
-                    body="Found",
-                    content_type="text/plain",
-                    headers=(("Location", f"http://{PARTIAL_HOST}/private/board-minutes.html"),),
-                ),
-            },
-        )
-    )
-    sites.append(
-        Site(
-            UNREACHABLE_HOST,
-            {
-                "/robots.txt": Route(
-                    status=503,
-                    body="Service Unavailable",
-                    content_type="text/plain",
-                    headers=(("Retry-After", "120"),),
-                ),
-                "/": page(
-                    "Ferris Outdoor",
-                    "A shop whose robots.txt is down.",
-                    ("/tents.html", "/boots.html"),
-                ),
-                "/tents.html": page("Tents", "Never to be fetched while robots.txt answers 5xx."),
-                "/boots.html": page("Boots", "Never to be fetched while robots.txt answers 5xx."),
-            },
-        )
-    )
-    sites.append(
-        Site(
-            NO_ROBOTS_HOST,
-            {
-                "/": page(
-                    "Meadow Recipes",
-                    "No robots.txt here: everything is allowed.",
-                    ("/recipes/sourdough.html", "/recipes/apple-pie.html"),
-                ),
-                "/recipes/sourdough.html": page("Sourdough", "Flour, water, salt, time.", ("/",)),
-                "/recipes/apple-pie.html": page("Apple pie", "Apples, butter, flour.", ("/",)),
-            },
-        )
-    )
-    for host in (PIRACY_HOST, PIRACY_SUBDOMAIN_HOST):
-        sites.append(
-            Site(
-                host,
-                {
-                    "/robots.txt": robots("User-agent: *\nAllow: /\n"),
-                    "/": page(
-                        "StreamVault",
-                        "On the demo piracy list: never contacted.",
-                        ("/movies/latest.html",),
-                    ),
-                    "/movies/latest.html": page("Latest", "Never contacted."),
-                },
-            )
-        )
-    sites.append(
-        Site(
-            PUBLISHER_HOST,
-            {
-                "/robots.txt": robots("User-agent: *\nDisallow:\n"),
-                "/": page(
-                    "Northwind Times",
-                    "A publisher that reserves some of its content.",
-                    (
-                        "/articles/open-letter.html",
-                        "/articles/reserved-feature.html",
-                        "/articles/noai-column.html",
-                        "/premium/investigation.html",
-                        "/account/dashboard.html",
-                    ),
-                ),
-                "/articles/open-letter.html": page(
-                    "Open letter", "No reservation: may be kept.", ("/",)
-                ),
-                "/articles/reserved-feature.html": Route(
-                    body=page("Reserved feature", "TDM rights reserved by header.").body,
-                    headers=(
-                        ("tdm-reservation", "1"),
-                        ("tdm-policy", f"http://{PUBLISHER_HOST}/tdm-policy.json"),
-                    ),
-                ),
-                "/articles/noai-column.html": Route(
-                    body=page("Column", "Reserved by X-Robots-Tag.").body,
-                    headers=(("X-Robots-Tag", "noai, noimageai"),),
-                ),
-                "/premium/investigation.html": Route(
-                    status=402,
-                    body=page("Subscribe to read", "This investigation is for subscribers.").body,
-                ),
-                "/account/dashboard.html": Route(
-                    status=401,
-                    body=page("Sign in", "Subscribers only.").body,
-                    headers=(("WWW-Authenticate", 'Basic realm="Northwind subscribers"'),),
-                ),
-                "/tdm-policy.json": Route(
-                    body=json.dumps(
-                        {
-                            "@context": ["http://www.w3.org/ns/odrl.jsonld"],
-                            "@type": "Offer",
-                            "profile": "http://www.w3.org/ns/tdmrep",
-                            "uid": f"http://{PUBLISHER_HOST}/tdm-policy.json",
-                        }
-                    ),
-                    content_type="application/json",
-                ),
-            },
-        )
-    )
+
+
+def demo_sites() -> dict[str, Site]:
+    """The hand-written demo web: one host per situation (see the module constants)."""
+    sites = [
+        _ordinary(),
+        _partial(),
+        _unreachable(),
+        _no_robots(),
+        _piracy(PIRACY_HOST),
+        _piracy(PIRACY_SUBDOMAIN_HOST),
+        _publisher(),
+    ]
     return {site.host: site for site in sites}
 
 
@@ -237,22 +315,51 @@ def generated_sites(
     pages: int,
     links_per_page: int = 5,
     delay: float = 0.0,
-    robots_txt: str = "User-agent: *\nAllow: /\n",
+    robots: str = ALLOW_ALL,
     host_pattern: str = "site{:02d}.benchweb.org",
 ) -> dict[str, Site]:
-    """``hosts`` sites of ``pages`` pages; page n links to the next ``links_per_page`` pages."""
+    """``hosts`` synthetic sites of ``pages`` pages each.
+
+    Page 0 is ``/``, page n is ``/p/<n>.html``. Each page links to the next ``links_per_page``
+    pages of its host (wrapping around) and to ``/``; ``/robots.txt`` serves ``robots``.
+    """
+    if hosts < 0 or pages < 1 or links_per_page < 0:
+        raise ValueError("hosts must be >= 0, pages >= 1 and links_per_page >= 0")
+    paths = ["/", *(f"/p/{n}.html" for n in range(1, pages))]
+    links_of = [
+        [paths[(n + k) % pages] for k in range(1, min(links_per_page, pages - 1) + 1)]
+        for n in range(pages)
+    ]
     sites: dict[str, Site] = {}
-    for h in range(hosts):
-        host = host_pattern.format(h)
-        paths = ["/", *(f"/p/{n}.html" for n in range(1, pages))]
-        routes: dict[str, Route] = {"/robots.txt": robots(robots_txt)}
+    for index in range(hosts):
+        host = host_pattern.format(index).lower()
+        routes: dict[str, Route] = {"/robots.txt": _text(robots)}
         for n, path in enumerate(paths):
-            links = (*(paths[(n + k) % pages] for k in range(1, links_per_page + 1)), "/")
-            base = page(f"{host} page {n}", f"Page {n} of {pages}.", links)
-            routes[path] = Route(body=base.body, delay=delay)
+            links = links_of[n] if "/" in links_of[n] else [*links_of[n], "/"]
+            routes[path] = _page(
+                f"{host}: page {n}",
+                f"Page {n} of {pages} on {host}, a generated site of the benchmark web.",
+                links,
+                delay=delay,
+            )
         sites[host] = Site(host, routes)
     return sites
 
 
 def slow_sites() -> dict[str, Site]:
-    return generated_sites(1, 300, delay=0.05, host_pattern="www.slowriver-archive.org")
+    """One large host whose pages each take 0.05 s to answer."""
+    return generated_sites(1, 300, delay=0.05, host_pattern=SLOW_HOST)
+
+
+def with_delay(sites: Mapping[str, Site], delay: float) -> dict[str, Site]:
+    """A copy of ``sites`` where every route answers after at least ``delay`` seconds."""
+    return {
+        host: Site(
+            site.host,
+            {
+                path: replace(route, delay=max(route.delay, delay))
+                for path, route in site.routes.items()
+            },
+        )
+        for host, site in sites.items()
+    }

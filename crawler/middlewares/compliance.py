@@ -153,6 +153,9 @@ class ComplianceMiddleware:
             self._refuse("deny", CrawlerReason.SERVICE_REJECTED, request, str(exc))
         except ServiceError as exc:
             self._refuse("deny", CrawlerReason.SERVICE_UNAVAILABLE, request, str(exc))
+        except Exception as exc:  # a bug or a broken client: still refused, still counted
+            logger.error("deciding %s failed: %r", request.url, exc)
+            self._refuse("deny", CrawlerReason.SERVICE_UNAVAILABLE, request, repr(exc))
         self.stats.inc_value(f"compliance/{decision.decision}/{decision.reasons[0]}")
         if decision.decision != "allow":
             raise IgnoreRequest(f"denied by the opt-out service: {', '.join(decision.reasons)}")
@@ -185,6 +188,9 @@ class ComplianceMiddleware:
             self._refuse("discard", CrawlerReason.SERVICE_REJECTED, request, str(exc))
         except ServiceError as exc:
             self._refuse("discard", CrawlerReason.SERVICE_UNAVAILABLE, request, str(exc))
+        except Exception as exc:
+            logger.error("reporting %s failed: %r", request.url, exc)
+            self._refuse("discard", CrawlerReason.SERVICE_UNAVAILABLE, request, repr(exc))
         self.stats.inc_value(f"compliance/{result.outcome}/{result.reasons[0]}")
         if result.outcome != "keep":
             raise IgnoreRequest(f"discarded by the opt-out service: {', '.join(result.reasons)}")

@@ -245,3 +245,13 @@ def test_crawler_built_with_the_addon_has_the_middleware_and_no_robots_middlewar
     crawler = get_crawler(settings_dict={"ADDONS": {ComplianceAddon: 0}, "ROBOTSTXT_OBEY": True})
     assert crawler.settings.getbool("ROBOTSTXT_OBEY") is False
     assert ComplianceMiddleware in crawler.settings.getdict("DOWNLOADER_MIDDLEWARES")
+
+
+async def test_an_unexpected_client_failure_is_refused_and_counted() -> None:
+    class Broken(FakeClient):
+        async def decide(self, crawler: str, job: str, urls: Sequence[str]) -> list[Decision]:
+            raise KeyError("bug")
+
+    mw = build(Broken())
+    assert await decide(mw, "http://h.test/a") == "deny"
+    assert stats(mw)["compliance/deny/service.unavailable"] == 1

@@ -327,3 +327,19 @@ async def test_health_readiness_and_metrics(client: httpx.AsyncClient, fakeweb: 
     await decide(client, "http://streamvault-free.to/")
     metrics = (await client.get("/metrics")).text
     assert 'optout_decisions_total{decision="deny",reason="piracy.listed"} 1.0' in metrics
+
+
+async def test_origins_with_identical_robots_txt_fetched_at_once(
+    client: httpx.AsyncClient, fakeweb: FakeWeb
+) -> None:
+    """Every document is stored once per sha256, even when two fetches race to store it."""
+    import asyncio
+
+    for i in range(20):
+        fakeweb.routes[f"http://same{i}.example.com/robots.txt"] = httpx.Response(
+            200, text="User-agent: *\nDisallow: /x\n"
+        )
+    results = await asyncio.gather(
+        *(decide(client, f"http://same{i}.example.com/y") for i in range(20))
+    )
+    assert all(r[0]["decision"] == "allow" for r in results)
