@@ -7,6 +7,7 @@ updates or deletes them.
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -86,6 +87,26 @@ class ExportFilter:
     since: datetime | None = None
     until: datetime | None = None
     domain: str | None = None
+
+
+class RecentDecisions:
+    """The decisions this process issued lately, so an observation rarely needs a query.
+
+    Only a cache: a miss (another replica decided, or the entry was evicted) reads the table.
+    """
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self._capacity = capacity
+        self._refs: OrderedDict[str, DecisionRef] = OrderedDict()
+
+    def add(self, refs: Sequence[DecisionRef]) -> None:
+        for ref in refs:
+            self._refs[ref.id] = ref
+        while len(self._refs) > self._capacity:
+            self._refs.popitem(last=False)
+
+    def get(self, decision_id: str) -> DecisionRef | None:
+        return self._refs.get(decision_id)
 
 
 def _aware(value: datetime) -> datetime:

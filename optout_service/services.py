@@ -11,7 +11,7 @@ from optout_service.db import Database
 from optout_service.decisions import DecisionEngine
 from optout_service.fetcher import PolicyFetcher
 from optout_service.metrics import Metrics
-from optout_service.repository import Repository
+from optout_service.repository import RecentDecisions, Repository
 from optout_service.robots_store import RobotsStore
 from piracy_lists import PiracyMatcher, bundled_lists, load_list
 
@@ -27,6 +27,7 @@ class Services:
     piracy: PiracyMatcher
     metrics: Metrics
     api_keys: dict[str, ApiKey]  # by sha256 of the key
+    recent: RecentDecisions
 
     @classmethod
     def build(
@@ -62,6 +63,7 @@ class Services:
             piracy=piracy,
             metrics=metrics,
             api_keys={key.digest(): key for key in settings.auth.api_keys},
+            recent=RecentDecisions(),
         )
 
     async def aclose(self) -> None:

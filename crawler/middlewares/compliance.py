@@ -127,12 +127,14 @@ class ComplianceMiddleware:
 
     async def _send_decisions(self, urls: Sequence[str]) -> list[Decision]:
         client = await self._get_client()
+        self.stats.inc_value("compliance/service_calls/decisions")
         return await client.decide(self.token, self.job, urls)
 
     async def _send_observations(
         self, observations: Sequence[Observation]
     ) -> list[ObservationResult]:
         client = await self._get_client()
+        self.stats.inc_value("compliance/service_calls/observations")
         return await client.observe(observations)
 
     def _on_retry(self, error: Exception, attempt: int) -> None:

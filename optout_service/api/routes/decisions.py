@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 
 from optout_service import errors
 from optout_service.api.deps import CrawlKey, ServicesDep
-from optout_service.repository import DecisionRow
+from optout_service.repository import DecisionRef, DecisionRow
 from optout_service.schemas import DecisionRead, DecisionRequest, DecisionsRead
 from optout_service.urls import InvalidURL, NormalisedURL, normalise_url
 
@@ -75,6 +75,7 @@ async def create_decisions(
     ]
     # The log is written (committed) before anyone learns the decision.
     await to_thread.run_sync(services.repository.insert_decisions, rows)
+    services.recent.add([DecisionRef(r.id, r.job, r.url, r.host, r.crawler) for r in rows])
     services.metrics.batch_size.observe(len(rows))
     for row in rows:
         services.metrics.decisions.labels(row.decision, row.reasons[0]).inc()

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from optout_service import errors
 from optout_service.api.deps import CrawlKey, ServicesDep
 from optout_service.policy.observation import evaluate_observation
-from optout_service.repository import ObservationRow
+from optout_service.repository import DecisionRef, ObservationRow
 from optout_service.schemas import ObservationResultRead, ObservationsCreate, ObservationsRead
 
 router = APIRouter(prefix="/v1", tags=["observations"])
@@ -25,8 +25,14 @@ router = APIRouter(prefix="/v1", tags=["observations"])
 async def create_observations(
     body: ObservationsCreate, services: ServicesDep, _key: CrawlKey
 ) -> ObservationsRead:
-    ids = [o.decision_id for o in body.observations]
-    decisions = await to_thread.run_sync(services.repository.find_decisions, ids)
+    decisions: dict[str, DecisionRef] = {}
+    for obs in body.observations:
+        ref = services.recent.get(obs.decision_id)
+        if ref is not None:
+            decisions[ref.id] = ref
+    unknown = [o.decision_id for o in body.observations if o.decision_id not in decisions]
+    if unknown:
+        decisions.update(await to_thread.run_sync(services.repository.find_decisions, unknown))
     missing = [
         {
             "loc": ("body", "observations", i, "decision_id"),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.unit.optout_service.conftest import AUDIT_KEY, FakeWeb
+from optout_service.main import create_app
+from tests.unit.optout_service.conftest import AUDIT_KEY, CRAWL_KEY, FakeWeb, make_settings
 
 ROBOTS = "User-agent: *\nAllow: /\n\nUser-agent: ExampleBot\nCrawl-delay: 2\nDisallow: /private/\n"
 
@@ -343,3 +345,39 @@ async def test_origins_with_identical_robots_txt_fetched_at_once(
         *(decide(client, f"http://same{i}.example.com/y") for i in range(20))
     )
     assert all(r[0]["decision"] == "allow" for r in results)
+
+
+async def test_an_observation_may_reach_another_replica(
+    client: httpx.AsyncClient, fakeweb: FakeWeb, tmp_path: Path
+) -> None:
+    """Replicas share only the database: a decision from one is found by the other."""
+    fakeweb.routes["http://replica.example.com/robots.txt"] = httpx.Response(404)
+    (decision,) = await decide(client, "http://replica.example.com/a")
+    other = create_app(
+        make_settings(tmp_path), fetch_transport=httpx.MockTransport(fakeweb.handler)
+    )
+    async with (
+        other.router.lifespan_context(other),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=other),
+            base_url="http://replica.test",
+            headers={"Authorization": f"Bearer {CRAWL_KEY}"},
+        ) as second,
+    ):
+        response = await second.post(
+            "/v1/observations",
+            json={
+                "observations": [
+                    {
+                        "decision_id": decision["id"],
+                        "url": decision["url"],
+                        "final_url": decision["url"],
+                        "status": 200,
+                        "length": 0,
+                        "sha256": "0" * 64,
+                    }
+                ]
+            },
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["outcome"] == "keep"
