@@ -35,6 +35,9 @@ PARTIAL_ROBOTS = (
     f"User-agent: {DEMO_TOKEN}\nDisallow: /private/\nDisallow: /drafts/\n"
 )
 PUBLISHER_ROBOTS = "User-agent: *\nDisallow:\n"
+# Where PARTIAL_HOST's /reports/latest redirects to: a disallowed page nothing links to, so
+# the crawler meets it only through the redirect.
+PARTIAL_REDIRECT_TARGET = f"http://{PARTIAL_HOST}/private/board-minutes.html"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +148,7 @@ def _ordinary() -> Site:
 
 
 def _partial() -> Site:
-    report = f"http://{PARTIAL_HOST}/private/annual-report-2026.html"
+    report = PARTIAL_REDIRECT_TARGET
     return _site(
         PARTIAL_HOST,
         {
@@ -172,6 +175,9 @@ def _partial() -> Site:
             ),
             "/drafts/new-edition.html": _page(
                 "New edition (draft)", "Disallowed to ExampleBot by robots.txt.", ["/"]
+            ),
+            "/private/board-minutes.html": _page(
+                "Board minutes", "Linked from nowhere; disallowed to ExampleBot.", ["/"]
             ),
             "/reports/latest": Route(
                 status=302,

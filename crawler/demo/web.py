@@ -48,7 +48,9 @@ SERVER = "demo-web"
 
 logger = logging.getLogger(__name__)
 
-_TOKEN_CHARS = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_TOKEN_CHARS = frozenset(
+    b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
 _VERSIONS = (b"HTTP/1.1", b"HTTP/1.0")
 
 
@@ -106,9 +108,7 @@ _NOT_FOUND = _prepare(
     Route(status=404, body=html_page("Not found", "There is no such page on this site."))
 )
 _CONNECT = _prepare(_text_route(501, "CONNECT is not supported: the demo web serves plain HTTP"))
-_METHOD = _prepare(
-    _text_route(405, "only GET and HEAD are supported", (("Allow", "GET, HEAD"),))
-)
+_METHOD = _prepare(_text_route(405, "only GET and HEAD are supported", (("Allow", "GET, HEAD"),)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +152,7 @@ def _parse_head(head: bytes) -> _Request:
         keep_alive = "close" not in tokens
     else:
         keep_alive = "keep-alive" in tokens and "close" not in tokens
-    return _Request(
-        method.decode("ascii"), target.decode("latin-1"), version, headers, keep_alive
-    )
+    return _Request(method.decode("ascii"), target.decode("latin-1"), version, headers, keep_alive)
 
 
 def _strip_port(authority: str) -> str:
@@ -207,6 +205,7 @@ class _Connection(asyncio.Protocol):
         self._write_paused = False
         self._read_paused = False
         self._closed = False
+        self._eof = False
 
     # asyncio callbacks
 
@@ -229,6 +228,8 @@ class _Connection(asyncio.Protocol):
 
     def eof_received(self) -> bool | None:
         # Answer what was already received (a delayed answer may be pending), then close.
+        self._eof = True
+        self._run()
         return True
 
     def pause_writing(self) -> None:
@@ -265,6 +266,14 @@ class _Connection(asyncio.Protocol):
             self._fail(500, "internal error")
 
     def _process(self) -> None:
+        self._consume()
+        if self._timer is not None and len(self._buffer) > MAX_HEADER_BYTES:
+            self._pause_reading()  # a pipelining client must wait for the delayed answer
+        elif self._eof and self._timer is None and not self._write_paused:
+            self.close()  # the client has sent everything and has had every answer
+
+    def _consume(self) -> None:
+        """Answer every complete request in the buffer, in order, until one must wait."""
         while not self._closed and self._timer is None and not self._write_paused:
             if self._discard:
                 dropped = min(self._discard, len(self._buffer))
@@ -272,6 +281,8 @@ class _Connection(asyncio.Protocol):
                 self._discard -= dropped
                 if self._discard:
                     return
+            while self._buffer.startswith(b"\r\n"):  # RFC 9112 2.2: ignore leading CRLFs
+                del self._buffer[:2]
             end = self._buffer.find(b"\r\n\r\n")
             if end < 0:
                 self._check_partial()
@@ -281,9 +292,6 @@ class _Connection(asyncio.Protocol):
                 return
             head = bytes(self._buffer[:end])
             del self._buffer[: end + 4]
-            if not head:
-                self._fail(400, "empty request line")
-                return
             try:
                 request = _parse_head(head)
                 host, path, proxy = _resolve(request)
@@ -293,8 +301,6 @@ class _Connection(asyncio.Protocol):
                 return
             self._discard = length
             self._handle(request, host, path, proxy)
-        if self._timer is not None and len(self._buffer) > MAX_HEADER_BYTES:
-            self._pause_reading()  # a pipelining client must wait for the delayed answer
 
     def _check_partial(self) -> None:
         if len(self._buffer) > MAX_HEADER_BYTES:
@@ -362,7 +368,9 @@ class _Connection(asyncio.Protocol):
         transport = self._transport
         if transport is None or self._closed:
             return
-        connection = b"Connection: keep-alive\r\n\r\n" if keep_alive else b"Connection: close\r\n\r\n"
+        connection = (
+            b"Connection: keep-alive\r\n\r\n" if keep_alive else b"Connection: close\r\n\r\n"
+        )
         parts = [prepared.head, self._web._date_line(), connection]
         if send_body:
             parts.append(prepared.body)
@@ -412,9 +420,7 @@ class DemoWeb:
             raise RuntimeError("the demo web is already running")
         if self.access_log is not None:
             self.access_log.parent.mkdir(parents=True, exist_ok=True)
-            self._log_fd = os.open(
-                self.access_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
-            )
+            self._log_fd = os.open(self.access_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             lambda: _Connection(self), host, port, reuse_address=True

@@ -2,8 +2,8 @@
 
 The status policy is RFC 9309 section 2.3.1: a 2xx body is parsed; 4xx means there are no
 restrictions; 5xx, 429 (treated as a server error, as Google does), a network error, a timeout or a
-redirect chain longer than the limit mean the origin is completely disallowed. Matching is
-delegated to Protego for now, behind :class:`RobotsRules`.
+redirect chain longer than the limit mean the origin is completely disallowed. Parsing and
+matching are :mod:`optout_service.policy.robotstxt`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import codecs
 from dataclasses import dataclass
 from enum import StrEnum
 
-from protego import Protego
-
+from optout_service.policy.robotstxt import RobotsTxt, Rule
 from optout_service.reasons import Reason
 
 
@@ -37,15 +36,19 @@ def outcome_for_status(status: int) -> FetchOutcome:
 
 
 def decode_robots(body: bytes) -> str:
-    """Decode a robots.txt body: UTF-8 (BOM skipped), UTF-16 when a BOM says so; never raises."""
+    """Decode a robots.txt body: UTF-8 (BOM skipped), UTF-16 when a BOM says so; never raises.
+
+    A leading partial UTF-8 BOM (``EF BB`` or ``EF``) is skipped too, as Google's parser does.
+    """
     if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not body.startswith(
         codecs.BOM_UTF8
     ):
-        text = body.decode("utf-16", errors="replace")
-    else:
-        text = body.decode("utf-8", errors="replace")
-    # A BOM left in the text (UTF-8 BOM, or one written twice) would hide the first line.
-    return text.lstrip("\ufeff")
+        return body.decode("utf-16", errors="replace").lstrip("\ufeff")
+    if body.startswith(b"\xef\xbb") and not body.startswith(codecs.BOM_UTF8):
+        body = body[2:]
+    elif body[:1] == b"\xef" and body[1:2] < b"\x80":
+        body = body[1:]  # EF then ASCII can only be the first byte of a cut BOM
+    return body.decode("utf-8", errors="replace").lstrip("\ufeff")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,37 +56,26 @@ class RobotsVerdict:
     allowed: bool
     reason: Reason
     crawl_delay: float | None = None
+    rule: Rule | None = None  # the line that decided, when one did
 
 
 class RobotsRules:
     """What one robots.txt fetch means for every URL of its origin."""
 
-    __slots__ = ("_parser", "outcome")
+    __slots__ = ("outcome", "robots")
 
     def __init__(self, outcome: FetchOutcome, body: bytes | None = None) -> None:
         self.outcome = outcome
-        self._parser: Protego | None = None
+        self.robots: RobotsTxt | None = None
         if outcome is FetchOutcome.OK:
-            self._parser = Protego.parse(decode_robots(body or b""))
+            self.robots = RobotsTxt.parse(decode_robots(body or b""))
 
     def evaluate(self, path_query: str, token: str) -> RobotsVerdict:
         if self.outcome is FetchOutcome.CLIENT_ERROR:
             return RobotsVerdict(True, Reason.ROBOTS_UNAVAILABLE)
-        if self._parser is None:
+        if self.robots is None:
             return RobotsVerdict(False, Reason.ROBOTS_UNREACHABLE)
-        delay = self._crawl_delay(token)
-        # RFC 9309 2.2.2: /robots.txt itself is implicitly allowed.
-        if path_query == "/robots.txt":
-            return RobotsVerdict(True, Reason.ROBOTS_ALLOWED, delay)
-        allowed = self._parser.can_fetch("http://robots.invalid" + path_query, token)
-        return RobotsVerdict(
-            allowed, Reason.ROBOTS_ALLOWED if allowed else Reason.ROBOTS_DISALLOWED, delay
-        )
-
-    def _crawl_delay(self, token: str) -> float | None:
-        assert self._parser is not None
-        value = self._parser.crawl_delay(token)
-        if value is None:
-            return None
-        delay = float(value)
-        return delay if delay >= 0 else None
+        found = self.robots.match(path_query, token)
+        delay = self.robots.crawl_delay(token)
+        reason = Reason.ROBOTS_ALLOWED if found.allowed else Reason.ROBOTS_DISALLOWED
+        return RobotsVerdict(found.allowed, reason, delay, found.rule)

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
 
 from optout_service.policy.robots import RobotsRules, outcome_for_status
-from optout_service.schemas import RobotsEvaluate, RobotsEvaluation
+from optout_service.schemas import RobotsEvaluate, RobotsEvaluation, RobotsMatch
 from optout_service.urls import InvalidURL, normalise_url
 
 router = APIRouter(prefix="/v1", tags=["self-check"])
@@ -41,9 +41,12 @@ async def evaluate_robots(body: RobotsEvaluate) -> RobotsEvaluation:
             ) from exc
     rules = RobotsRules(outcome_for_status(body.status or 200), raw or b"")
     verdict = rules.evaluate(_path_of(body.url), body.user_agent)
+    rule = verdict.rule
     return RobotsEvaluation(
         allowed=verdict.allowed,
         reason=verdict.reason.value,
-        matched=None,
+        matched=RobotsMatch(line=rule.line, directive=rule.directive, pattern=rule.pattern)
+        if rule is not None
+        else None,
         crawl_delay=verdict.crawl_delay,
     )

@@ -1,0 +1,320 @@
+"""An RFC 9309 robots.txt parser and matcher.
+
+Parsing follows RFC 9309 section 2 and, where the RFC leaves room, Google's reference parser:
+lines end at CR, LF or CRLF; ``#`` starts a comment; a missing colon is accepted when the line is
+exactly two words; common misspellings of the keys are accepted; lines are cut at 16,664
+characters. A group is one or more ``user-agent`` lines followed by rules; only an ``allow`` or
+``disallow`` line ends the run of ``user-agent`` lines, so ``sitemap``, ``crawl-delay`` or unknown
+lines between them do not split a group (2.2.4). Rules before the first ``user-agent`` line are
+ignored. A ``user-agent`` value is reduced to its product token (the leading run of
+``[A-Za-z_-]``) and compared case-insensitively and exactly. All groups naming an agent are
+merged; the ``*`` groups apply only when no group names it.
+
+Matching (2.2.2, 2.2.3): paths and patterns are compared after the same normalisation (non-ASCII
+and other characters that URIs cannot carry are percent-encoded as UTF-8, escapes of unreserved
+characters are decoded, other escapes are upper-cased, so ``%2F`` stays distinct from ``/``).
+``*`` matches any sequence, a final ``$`` anchors the end. The rule with the longest pattern wins
+and ``allow`` wins a tie. ``/robots.txt`` is always allowed. Matching is linear in the path per
+pattern segment: no regular expressions, no backtracking blow-up.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+MAX_LINE_CHARS = 2083 * 8  # google/robotstxt's limit for one line
+MAX_RULES_PER_GROUP = 50_000  # beyond this a group is cut; a decision still fails closed on it
+
+_USER_AGENT_KEYS = frozenset({"user-agent", "useragent", "user agent"})
+_ALLOW_KEYS = frozenset({"allow"})
+_DISALLOW_KEYS = frozenset({"disallow", "dissallow", "dissalow", "disalow", "diasllow", "disallaw"})
+_SITEMAP_KEYS = frozenset({"sitemap", "site-map"})
+_CRAWL_DELAY_KEYS = frozenset({"crawl-delay", "crawldelay", "crawl delay"})
+_REQUEST_RATE_KEYS = frozenset({"request-rate", "requestrate", "request rate"})
+
+# Characters a path may carry as they are (RFC 3986 unreserved + reserved + '%'); anything
+# else is percent-encoded before comparison.
+_NEEDS_WORK = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%")
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_SAFE = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%"
+)
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-")
+_REQUEST_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*([smhd]?)", re.IGNORECASE)
+_UNIT_SECONDS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def _unescape(match: re.Match[str]) -> str:
+    char = chr(int(match.group(1), 16))
+    return char if char in _UNRESERVED else "%" + match.group(1).upper()
+
+
+def normalise_path(value: str) -> str:
+    """The form in which paths and patterns are compared (RFC 9309 2.2.2)."""
+    if _NEEDS_WORK.search(value) is None:
+        return value
+    if "%" in value:
+        value = _ESCAPE.sub(_unescape, value)
+    if all(c in _SAFE for c in value):
+        return value
+    out: list[str] = []
+    for char in value:
+        if char in _SAFE:
+            out.append(char)
+        else:
+            out.extend(f"%{byte:02X}" for byte in char.encode("utf-8", errors="surrogatepass"))
+    return "".join(out)
+
+
+def product_token(value: str) -> str:
+    """The product token of a user-agent line's value, lower-cased; '*' for the wildcard."""
+    value = value.strip()
+    if value.startswith("*") and (len(value) == 1 or value[1] in " \t"):
+        return "*"
+    end = 0
+    for char in value:
+        if char not in _TOKEN_CHARS:
+            break
+        end += 1
+    return value[:end].lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    allow: bool
+    pattern: str  # as written in the file
+    line: int  # 1-based line number in the file
+    normalised: str
+    priority: int
+    segments: tuple[str, ...]  # the pattern split at '*' (one segment: no wildcard)
+    anchored: bool  # ends with '$'
+
+    @property
+    def directive(self) -> str:
+        return "allow" if self.allow else "disallow"
+
+    def matches(self, path: str) -> bool:
+        segments = self.segments
+        first = segments[0]
+        if len(segments) == 1:
+            return path == first if self.anchored else path.startswith(first)
+        if not path.startswith(first):
+            return False
+        position = len(first)
+        last_index = len(segments) - 1
+        for index in range(1, last_index):
+            found = path.find(segments[index], position)
+            if found < 0:
+                return False
+            position = found + len(segments[index])
+        last = segments[last_index]
+        if self.anchored:
+            return len(path) - len(last) >= position and path.endswith(last)
+        return path.find(last, position) >= 0
+
+
+def make_rule(allow: bool, pattern: str, line: int) -> Rule | None:
+    """A compiled rule, or None for an empty pattern (which matches nothing)."""
+    normalised = normalise_path(pattern)
+    if not normalised:
+        return None
+    anchored = normalised.endswith("$")
+    body = normalised[:-1] if anchored else normalised
+    while "**" in body:
+        body = body.replace("**", "*")
+    if not anchored:
+        body = body.rstrip("*")  # "/fish*" matches exactly what "/fish" does
+    segments = tuple(body.split("*")) if body else ("",)
+    return Rule(allow, pattern, line, normalised, len(normalised), segments, anchored)
+
+
+@dataclass(slots=True)
+class Group:
+    agents: list[str] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
+    crawl_delay: float | None = None
+    request_rate: tuple[int, float] | None = None  # (requests, seconds)
+    first_line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    allowed: bool
+    rule: Rule | None  # None: no rule matched (allowed by default)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRules:
+    """The merged rules that apply to one product token, longest pattern first."""
+
+    rules: tuple[Rule, ...]
+    crawl_delay: float | None
+    request_rate: tuple[int, float] | None
+    groups: int  # how many groups were merged (0: no group applies, everything allowed)
+
+    def match(self, path: str) -> Match:
+        for rule in self.rules:
+            if rule.matches(path):
+                return Match(rule.allow, rule)
+        return Match(True, None)
+
+
+_NO_RULES = AgentRules((), None, None, 0)
+
+
+def split_key_value(line: str) -> tuple[str, str] | None:
+    """``key: value`` of one comment-free, stripped line; None when it is not a record."""
+    key, sep, value = line.partition(":")
+    if not sep:
+        # A forgotten colon is accepted when the line is exactly two words.
+        parts = line.split()
+        if len(parts) != 2:
+            return None
+        key, value = parts
+    key = key.strip(" \t").lower()
+    if not key:
+        return None
+    return key, value.strip(" \t")
+
+
+class RobotsTxt:
+    """A parsed robots.txt. Build with :meth:`parse`; query with :meth:`allowed`."""
+
+    __slots__ = ("_cache", "groups", "lines", "sitemaps", "unknown_keys")
+
+    def __init__(self) -> None:
+        self.groups: list[Group] = []
+        self.sitemaps: list[str] = []
+        self.unknown_keys: int = 0
+        self.lines: int = 0
+        self._cache: dict[str, AgentRules] = {}
+
+    @classmethod
+    def parse(cls, text: str, tokens: Iterable[str] | None = None) -> RobotsTxt:
+        """Parse ``text``. With ``tokens``, rules of groups naming none of them (nor ``*``)
+        are not kept: they can never apply to those crawlers."""
+        wanted = None if tokens is None else {t.lower() for t in tokens} | {"*"}
+        robots = cls()
+        group: Group | None = None
+        keep = False
+        in_agents = False  # the last record was user-agent (or a non-rule after one)
+        if text.startswith("\ufeff"):
+            text = text[1:]  # a byte order mark is not part of the first line
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        number = 0
+        for number, raw in enumerate(text.split("\n"), start=1):
+            line = raw if len(raw) <= MAX_LINE_CHARS else raw[:MAX_LINE_CHARS]
+            hash_at = line.find("#")
+            if hash_at >= 0:
+                line = line[:hash_at]
+            line = line.strip(" \t")
+            if not line:
+                continue
+            pair = split_key_value(line)
+            if pair is None:
+                robots.unknown_keys += 1
+                continue
+            key, value = pair
+            if key in _USER_AGENT_KEYS:
+                if group is None or not in_agents:
+                    group = Group(first_line=number)
+                    robots.groups.append(group)
+                    keep = False
+                    in_agents = True
+                token = product_token(value)
+                if token:
+                    group.agents.append(token)
+                    keep = keep or wanted is None or token in wanted
+            elif key in _ALLOW_KEYS or key in _DISALLOW_KEYS:
+                if group is None:
+                    continue  # rules outside any group are ignored
+                in_agents = False
+                if keep and len(group.rules) < MAX_RULES_PER_GROUP:
+                    rule = make_rule(key in _ALLOW_KEYS, value, number)
+                    if rule is not None:
+                        group.rules.append(rule)
+            elif key in _SITEMAP_KEYS:
+                if value:
+                    robots.sitemaps.append(value)
+            elif key in _CRAWL_DELAY_KEYS:
+                if group is not None and keep:
+                    group.crawl_delay = _parse_delay(value, group.crawl_delay)
+            elif key in _REQUEST_RATE_KEYS:
+                if group is not None and keep:
+                    group.request_rate = _parse_rate(value) or group.request_rate
+            else:
+                robots.unknown_keys += 1
+        robots.lines = number
+        if wanted is not None:
+            robots.groups = [g for g in robots.groups if any(a in wanted for a in g.agents)]
+        return robots
+
+    def rules_for(self, token: str) -> AgentRules:
+        """The merged rules applying to ``token``, a product token matched exactly.
+
+        A value that is not a valid product token (``Foo Bar``, ``Foo/1.0``) names no group,
+        so only the ``*`` groups can apply to it, as in Google's reference parser.
+        """
+        key = token.lower() if token and all(c in _TOKEN_CHARS for c in token) else ""
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        groups = [g for g in self.groups if key in g.agents] if key else []
+        if not groups:
+            groups = [g for g in self.groups if "*" in g.agents]
+        if not groups:
+            result = _NO_RULES
+        else:
+            rules = [rule for g in groups for rule in g.rules]
+            # Longest pattern first; on a tie allow first; then file order.
+            rules.sort(key=lambda r: (-r.priority, not r.allow, r.line))
+            delays = [g.crawl_delay for g in groups if g.crawl_delay is not None]
+            rates = [g.request_rate for g in groups if g.request_rate is not None]
+            result = AgentRules(
+                tuple(rules),
+                max(delays) if delays else None,  # the strictest of the merged groups
+                min(rates, key=lambda r: r[0] / r[1]) if rates else None,
+                len(groups),
+            )
+        self._cache[key] = result
+        return result
+
+    def match(self, path_query: str, token: str) -> Match:
+        path = normalise_path(path_query or "/")
+        if path == "/robots.txt":
+            return Match(True, None)  # RFC 9309 2.2.2: always allowed
+        return self.rules_for(token).match(path)
+
+    def allowed(self, path_query: str, token: str) -> bool:
+        return self.match(path_query, token).allowed
+
+    def crawl_delay(self, token: str) -> float | None:
+        return self.rules_for(token).crawl_delay
+
+    def request_rate(self, token: str) -> tuple[int, float] | None:
+        return self.rules_for(token).request_rate
+
+
+def _parse_delay(value: str, current: float | None) -> float | None:
+    try:
+        delay = float(value.split()[0]) if value.split() else float("nan")
+    except ValueError:
+        return current
+    if delay != delay or delay < 0 or delay == float("inf"):
+        return current
+    return delay if current is None else max(current, delay)
+
+
+def _parse_rate(value: str) -> tuple[int, float] | None:
+    match = _REQUEST_RATE.match(value)
+    if match is None:
+        return None
+    requests = int(match.group(1))
+    seconds = float(match.group(2)) * _UNIT_SECONDS[match.group(3).lower()]
+    if requests <= 0 or seconds <= 0:
+        return None
+    return requests, seconds

@@ -1,0 +1,196 @@
+"""The robots.txt engine against public expectations, the disputed readings, and bad input."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optout_service.policy.robots import decode_robots
+from optout_service.policy.robotstxt import RobotsTxt, normalise_path, product_token
+from tests.unit.optout_service.robots_cases import CASES
+
+
+def path_of(url: str) -> str:
+    if not url:
+        return "/"
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+@pytest.mark.parametrize(("source", "robots", "agent", "url", "allowed"), CASES)
+def test_public_expectations(source: str, robots: str, agent: str, url: str, allowed: bool) -> None:
+    assert RobotsTxt.parse(robots).allowed(path_of(url), agent) is allowed, source
+
+
+@pytest.mark.parametrize(("source", "robots", "agent", "url", "allowed"), CASES)
+def test_keeping_only_the_groups_of_our_token_changes_nothing(
+    source: str, robots: str, agent: str, url: str, allowed: bool
+) -> None:
+    tokens = [agent] if agent else []
+    assert RobotsTxt.parse(robots, tokens=tokens).allowed(path_of(url), agent) is allowed, source
+
+
+# Where RFC 9309 and google/robotstxt disagree we follow the RFC (docs/robots.md).
+@pytest.mark.parametrize(
+    ("robots", "url", "allowed", "google"),
+    [
+        # RFC 2.2.2: escapes of unreserved characters are decoded on both sides.
+        (
+            "User-agent: FooBot\nDisallow: /\nAllow: /foo/bar/%62%61%7A\n",
+            "/foo/bar/baz",
+            True,
+            False,
+        ),
+        # The URL's non-ASCII characters are encoded before comparison, as the pattern's are.
+        ("User-agent: FooBot\nDisallow: /\nAllow: /foo/bar/ツ\n", "/foo/bar/ツ", True, False),
+        # Google treats "index.html" as "/"; the RFC does not: /allowed-slash/ stays disallowed.
+        (
+            "User-Agent: *\nAllow: /allowed-slash/index.html\nDisallow: /\n",
+            "/allowed-slash/",
+            False,
+            True,
+        ),
+    ],
+)
+def test_disputed_cases_follow_the_rfc(robots: str, url: str, allowed: bool, google: bool) -> None:
+    assert allowed is not google
+    assert RobotsTxt.parse(robots).allowed(url, "FooBot") is allowed
+
+
+def test_the_deciding_line_is_reported() -> None:
+    robots = RobotsTxt.parse("# hi\nUser-agent: FooBot\nAllow: /a/b\nDisallow: /a\n")
+    found = robots.match("/a/b/c", "FooBot")
+    assert found.rule is not None
+    assert (found.allowed, found.rule.line, found.rule.directive, found.rule.pattern) == (
+        True,
+        3,
+        "allow",
+        "/a/b",
+    )
+    denied = robots.match("/a/x", "FooBot")
+    assert denied.rule is not None
+    assert (denied.allowed, denied.rule.line, denied.rule.directive) == (False, 4, "disallow")
+    assert robots.match("/other", "FooBot").rule is None
+
+
+def test_line_endings_and_line_numbers() -> None:
+    for eol in ("\n", "\r\n", "\r"):
+        text = eol.join(
+            ["User-Agent: foo", "Allow: /some/path", "User-Agent: bar", "", "", "Disallow: /"]
+        )
+        robots = RobotsTxt.parse(text)
+        assert robots.lines == 6
+        found = robots.match("/x", "bar")
+        assert found.rule is not None
+        assert found.rule.line == 6
+
+
+def test_crawl_delay_request_rate_and_sitemaps() -> None:
+    robots = RobotsTxt.parse(
+        "Sitemap: http://e.com/a.xml\nUser-agent: FooBot\nCrawl-delay: 2.5\nRequest-rate: 1/10s\n"
+        "Disallow: /x\nUser-agent: *\nCrawl-delay: 9\nSite-map: http://e.com/b.xml\nDisallow: /y\n"
+        "User-agent: foobot\nCrawl-delay: abc\nCrawl-delay: 4\n"
+    )
+    assert robots.sitemaps == ["http://e.com/a.xml", "http://e.com/b.xml"]
+    assert robots.crawl_delay("FooBot") == 4.0  # the strictest of the merged groups
+    assert robots.request_rate("FooBot") == (1, 10.0)
+    assert robots.crawl_delay("OtherBot") == 9.0
+
+
+@pytest.mark.parametrize(
+    ("value", "token"),
+    [
+        ("FooBot/1.2", "foobot"),
+        ("FooBot bar", "foobot"),
+        ("One, Two", "one"),
+        ("*", "*"),
+        ("* ", "*"),
+        ("Foo_Bar-Baz", "foo_bar-baz"),
+        ("/x", ""),
+        ("ツbot", ""),
+    ],
+)
+def test_product_token(value: str, token: str) -> None:
+    assert product_token(value) == token
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalised"),
+    [
+        ("/a%2fb", "/a%2Fb"),
+        ("/%7e%41", "/~A"),
+        ("/café", "/caf%C3%A9"),
+        ("/a b", "/a%20b"),
+        ("/%zz", "/%zz"),
+        ("/*.php$", "/*.php$"),
+        ("/plain", "/plain"),
+    ],
+)
+def test_normalise_path(raw: str, normalised: str) -> None:
+    assert normalise_path(raw) == normalised
+
+
+def test_partial_utf8_bom_is_skipped() -> None:
+    for prefix in (b"\xef\xbb\xbf", b"\xef\xbb", b"\xef"):
+        robots = RobotsTxt.parse(decode_robots(prefix + b"User-Agent: foo\nDisallow: /\n"))
+        assert not robots.allowed("/x", "foo")
+
+
+@pytest.mark.timeout(20)
+def test_hostile_bodies_finish_without_crashing() -> None:
+    nul = RobotsTxt.parse(decode_robots(b"\x00" * 1_000_000))
+    assert nul.allowed("/", "FooBot")
+    huge = decode_robots(b"User-agent: *\n" + b"Disallow: /a/b/c/d/e/f/g\n" * 400_000)  # ~10 MB
+    assert RobotsTxt.parse(huge).allowed("/x", "FooBot")
+    many = "User-agent: FooBot\n" + "".join(f"Disallow: /p{i}\n" for i in range(100_000))
+    assert not RobotsTxt.parse(many).allowed("/p99999", "FooBot")
+    wild = RobotsTxt.parse("User-agent: *\nDisallow: /" + "*a" * 5000 + "\n")
+    assert wild.allowed("/" + "a" * 4000 + "b", "FooBot")
+    assert not wild.allowed("/" + "a" * 5001, "FooBot")
+    long_line = RobotsTxt.parse("User-agent: *\nDisallow: /" + "x" * 100_000 + "\n")
+    assert long_line.allowed("/x", "FooBot")
+    binary = RobotsTxt.parse(decode_robots(bytes(range(256)) * 4000))
+    assert binary.allowed("/", "FooBot")
+
+
+robots_lines = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "User-agent: *",
+                "User-agent: FooBot",
+                "Disallow: /",
+                "Allow: /a",
+                "Disallow:",
+                "Crawl-delay: 1",
+                "Sitemap: x",
+                "#c",
+                "",
+                "user agent foobot",
+                "disallow /b*$",
+            ]
+        ),
+        st.text(max_size=40),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=robots_lines, path=st.text(max_size=40), agent=st.text(max_size=12))
+def test_any_input_parses_and_decides_deterministically(
+    lines: list[str], path: str, agent: str
+) -> None:
+    text = "\n".join(lines)
+    first = RobotsTxt.parse(text).match("/" + path, agent)
+    second = RobotsTxt.parse(text).match("/" + path, agent)
+    assert first == second
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.binary(max_size=2000))
+def test_any_bytes_parse(body: bytes) -> None:
+    RobotsTxt.parse(decode_robots(body)).allowed("/x", "FooBot")
