@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 MAX_LINE_CHARS = 2083 * 8  # google/robotstxt's limit for one line
 MAX_RULES_PER_GROUP = 50_000  # beyond this a group is cut; a decision still fails closed on it
@@ -82,7 +83,7 @@ def product_token(value: str) -> str:
     return value[:end].lower()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs a third of the parse; never mutated
 class Rule:
     allow: bool
     pattern: str  # as written in the file
@@ -91,6 +92,7 @@ class Rule:
     priority: int
     segments: tuple[str, ...]  # the pattern split at '*' (one segment: no wildcard)
     anchored: bool  # ends with '$'
+    rank: int  # sort key: longest pattern first, then allow before disallow, then file order
 
     @property
     def directive(self) -> str:
@@ -128,7 +130,8 @@ def make_rule(allow: bool, pattern: str, line: int) -> Rule | None:
     if not anchored:
         body = body.rstrip("*")  # "/fish*" matches exactly what "/fish" does
     segments = tuple(body.split("*")) if body else ("",)
-    return Rule(allow, pattern, line, normalised, len(normalised), segments, anchored)
+    rank = ((1 << 24) - len(normalised)) << 33 | (0 if allow else 1) << 32 | line
+    return Rule(allow, pattern, line, normalised, len(normalised), segments, anchored, rank)
 
 
 @dataclass(slots=True)
@@ -146,20 +149,83 @@ class Match:
     rule: Rule | None  # None: no rule matched (allowed by default)
 
 
-@dataclass(frozen=True, slots=True)
-class AgentRules:
-    """The merged rules that apply to one product token, longest pattern first."""
+INDEX_CHARS = 3  # rules are filed under the first characters of their literal prefix...
+INDEX_MIN_RULES = 24  # ...when an agent has this many; fewer are simply checked in order
+_RANK = attrgetter("rank")
 
-    rules: tuple[Rule, ...]
-    crawl_delay: float | None
-    request_rate: tuple[int, float] | None
-    groups: int  # how many groups were merged (0: no group applies, everything allowed)
+
+# (0: prefix, 1: whole path, 2: wildcard), literal prefix, last wildcard segment, rule
+Check = tuple[int, str, str, "Rule"]
+
+
+class AgentRules:
+    """The merged rules that apply to one product token, indexed for matching.
+
+    Rules are checked in rank order and the first match decides. A rule whose literal prefix
+    (the part before any ``*``) has at least ``INDEX_CHARS`` characters can only match paths
+    that start with those characters. Large rule sets are therefore filed by those characters:
+    a path is checked against its bucket, which also holds, in rank order, the short rules that
+    could match anything.
+    """
+
+    __slots__ = ("_buckets", "_checks", "_short", "crawl_delay", "groups", "request_rate", "rules")
+
+    def __init__(
+        self,
+        rules: tuple[Rule, ...],
+        crawl_delay: float | None,
+        request_rate: tuple[int, float] | None,
+        groups: int,
+    ) -> None:
+        self.rules = rules  # in rank order
+        self.crawl_delay = crawl_delay
+        self.request_rate = request_rate
+        self.groups = groups
+        self._checks: tuple[Check, ...] = tuple(
+            (
+                2 if len(r.segments) > 1 else int(r.anchored),
+                r.segments[0],
+                r.segments[-1],
+                r,
+            )
+            for r in rules
+        )
+        self._buckets: dict[str, tuple[Check, ...]] | None = None
+        if len(rules) >= INDEX_MIN_RULES:
+            buckets: dict[str, list[Check]] = {}
+            for check in self._checks:
+                if len(check[1]) >= INDEX_CHARS:
+                    buckets.setdefault(check[1][:INDEX_CHARS], [])
+            for check in self._checks:
+                if len(check[1]) >= INDEX_CHARS:
+                    buckets[check[1][:INDEX_CHARS]].append(check)
+                else:
+                    for bucket in buckets.values():
+                        bucket.append(check)
+            self._buckets = {key: tuple(checks) for key, checks in buckets.items()}
+            self._short = tuple(c for c in self._checks if len(c[1]) < INDEX_CHARS)
+
+    def first(self, path: str) -> Rule | None:
+        """The highest-ranked rule matching ``path`` (an already normalised path)."""
+        checks = (
+            self._checks
+            if self._buckets is None
+            else self._buckets.get(path[:INDEX_CHARS], self._short)
+        )
+        for kind, literal, last, rule in checks:
+            if kind == 0:
+                if path.startswith(literal):
+                    return rule
+            elif kind == 1:
+                if path == literal:
+                    return rule
+            elif path.startswith(literal) and last in path and rule.matches(path):
+                return rule
+        return None
 
     def match(self, path: str) -> Match:
-        for rule in self.rules:
-            if rule.matches(path):
-                return Match(rule.allow, rule)
-        return Match(True, None)
+        rule = self.first(path)
+        return Match(True, None) if rule is None else Match(rule.allow, rule)
 
 
 _NO_RULES = AgentRules((), None, None, 0)
@@ -259,10 +325,10 @@ class RobotsTxt:
         A value that is not a valid product token (``Foo Bar``, ``Foo/1.0``) names no group,
         so only the ``*`` groups can apply to it, as in Google's reference parser.
         """
-        key = token.lower() if token and all(c in _TOKEN_CHARS for c in token) else ""
-        cached = self._cache.get(key)
+        cached = self._cache.get(token)
         if cached is not None:
             return cached
+        key = token.lower() if token and all(c in _TOKEN_CHARS for c in token) else ""
         groups = [g for g in self.groups if key in g.agents] if key else []
         if not groups:
             groups = [g for g in self.groups if "*" in g.agents]
@@ -270,8 +336,7 @@ class RobotsTxt:
             result = _NO_RULES
         else:
             rules = [rule for g in groups for rule in g.rules]
-            # Longest pattern first; on a tie allow first; then file order.
-            rules.sort(key=lambda r: (-r.priority, not r.allow, r.line))
+            rules.sort(key=_RANK)
             delays = [g.crawl_delay for g in groups if g.crawl_delay is not None]
             rates = [g.request_rate for g in groups if g.request_rate is not None]
             result = AgentRules(
@@ -280,7 +345,7 @@ class RobotsTxt:
                 min(rates, key=lambda r: r[0] / r[1]) if rates else None,
                 len(groups),
             )
-        self._cache[key] = result
+        self._cache[token] = result
         return result
 
     def match(self, path_query: str, token: str) -> Match:
@@ -290,7 +355,11 @@ class RobotsTxt:
         return self.rules_for(token).match(path)
 
     def allowed(self, path_query: str, token: str) -> bool:
-        return self.match(path_query, token).allowed
+        path = normalise_path(path_query or "/")
+        if path == "/robots.txt":
+            return True
+        rule = self.rules_for(token).first(path)
+        return rule is None or rule.allow
 
     def crawl_delay(self, token: str) -> float | None:
         return self.rules_for(token).crawl_delay
