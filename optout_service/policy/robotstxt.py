@@ -28,12 +28,18 @@ from operator import attrgetter
 MAX_LINE_CHARS = 2083 * 8  # google/robotstxt's limit for one line
 MAX_RULES_PER_GROUP = 50_000  # beyond this a group is cut; a decision still fails closed on it
 
-_USER_AGENT_KEYS = frozenset({"user-agent", "useragent", "user agent"})
-_ALLOW_KEYS = frozenset({"allow"})
-_DISALLOW_KEYS = frozenset({"disallow", "dissallow", "dissalow", "disalow", "diasllow", "disallaw"})
-_SITEMAP_KEYS = frozenset({"sitemap", "site-map"})
-_CRAWL_DELAY_KEYS = frozenset({"crawl-delay", "crawldelay", "crawl delay"})
-_REQUEST_RATE_KEYS = frozenset({"request-rate", "requestrate", "request rate"})
+_USER_AGENT, _ALLOW, _DISALLOW, _SITEMAP, _CRAWL_DELAY, _REQUEST_RATE = range(6)
+_KEYS = {
+    **dict.fromkeys(("user-agent", "useragent", "user agent"), _USER_AGENT),
+    "allow": _ALLOW,
+    # The misspellings google/robotstxt accepts.
+    **dict.fromkeys(
+        ("disallow", "dissallow", "dissalow", "disalow", "diasllow", "disallaw"), _DISALLOW
+    ),
+    **dict.fromkeys(("sitemap", "site-map"), _SITEMAP),
+    **dict.fromkeys(("crawl-delay", "crawldelay", "crawl delay"), _CRAWL_DELAY),
+    **dict.fromkeys(("request-rate", "requestrate", "request rate"), _REQUEST_RATE),
+}
 
 # Characters a path may carry as they are (RFC 3986 unreserved + reserved + '%'); anything
 # else is percent-encoded before comparison.
@@ -123,6 +129,9 @@ def make_rule(allow: bool, pattern: str, line: int) -> Rule | None:
     normalised = normalise_path(pattern)
     if not normalised:
         return None
+    if "*" not in normalised and not normalised.endswith("$"):  # a plain prefix: most rules
+        rank = ((1 << 24) - len(normalised)) << 33 | (0 if allow else 1) << 32 | line
+        return Rule(allow, pattern, line, normalised, len(normalised), (normalised,), False, rank)
     anchored = normalised.endswith("$")
     body = normalised[:-1] if anchored else normalised
     while "**" in body:
@@ -249,14 +258,15 @@ def split_key_value(line: str) -> tuple[str, str] | None:
 class RobotsTxt:
     """A parsed robots.txt. Build with :meth:`parse`; query with :meth:`allowed`."""
 
-    __slots__ = ("_cache", "groups", "lines", "sitemaps", "unknown_keys")
+    __slots__ = ("_cache", "_merged", "groups", "lines", "sitemaps", "unknown_keys")
 
     def __init__(self) -> None:
         self.groups: list[Group] = []
         self.sitemaps: list[str] = []
-        self.unknown_keys: int = 0
+        self.unknown_keys: int = 0  # unknown lines met (lines of skipped groups are not read)
         self.lines: int = 0
         self._cache: dict[str, AgentRules] = {}
+        self._merged: dict[tuple[int, ...], AgentRules] = {}  # by the groups merged
 
     @classmethod
     def parse(cls, text: str, tokens: Iterable[str] | None = None) -> RobotsTxt:
@@ -280,12 +290,23 @@ class RobotsTxt:
             line = line.strip(" \t")
             if not line:
                 continue
-            pair = split_key_value(line)
-            if pair is None:
-                robots.unknown_keys += 1
+            if not keep and not in_agents and group is not None and line[0] not in "uUsS":
+                # Inside a group we do not keep only user-agent and sitemap lines matter.
                 continue
-            key, value = pair
-            if key in _USER_AGENT_KEYS:
+            key, sep, value = line.partition(":")
+            if sep:
+                key = key.rstrip(" \t").lower()
+                value = value.lstrip(" \t")
+            else:
+                pair = split_key_value(line)
+                if pair is None:
+                    robots.unknown_keys += 1
+                    continue
+                key, value = pair
+            code = _KEYS.get(key)
+            if code is None:
+                robots.unknown_keys += 1
+            elif code == _USER_AGENT:
                 if group is None or not in_agents:
                     group = Group(first_line=number)
                     robots.groups.append(group)
@@ -295,25 +316,22 @@ class RobotsTxt:
                 if token:
                     group.agents.append(token)
                     keep = keep or wanted is None or token in wanted
-            elif key in _ALLOW_KEYS or key in _DISALLOW_KEYS:
+            elif code <= _DISALLOW:
                 if group is None:
                     continue  # rules outside any group are ignored
                 in_agents = False
-                if keep and len(group.rules) < MAX_RULES_PER_GROUP:
-                    rule = make_rule(key in _ALLOW_KEYS, value, number)
+                if keep and value and len(group.rules) < MAX_RULES_PER_GROUP:
+                    rule = make_rule(code == _ALLOW, value, number)
                     if rule is not None:
                         group.rules.append(rule)
-            elif key in _SITEMAP_KEYS:
+            elif code == _SITEMAP:
                 if value:
                     robots.sitemaps.append(value)
-            elif key in _CRAWL_DELAY_KEYS:
+            elif code == _CRAWL_DELAY:
                 if group is not None and keep:
                     group.crawl_delay = _parse_delay(value, group.crawl_delay)
-            elif key in _REQUEST_RATE_KEYS:
-                if group is not None and keep:
-                    group.request_rate = _parse_rate(value) or group.request_rate
-            else:
-                robots.unknown_keys += 1
+            elif group is not None and keep:  # request-rate
+                group.request_rate = _parse_rate(value) or group.request_rate
         robots.lines = number
         if wanted is not None:
             robots.groups = [g for g in robots.groups if any(a in wanted for a in g.agents)]
@@ -332,7 +350,11 @@ class RobotsTxt:
         groups = [g for g in self.groups if key in g.agents] if key else []
         if not groups:
             groups = [g for g in self.groups if "*" in g.agents]
-        if not groups:
+        chosen = tuple(id(g) for g in groups)
+        merged = self._merged.get(chosen)
+        if merged is not None:
+            result = merged  # another token falls under the same groups (usually '*')
+        elif not groups:
             result = _NO_RULES
         else:
             rules = [rule for g in groups for rule in g.rules]
@@ -345,6 +367,7 @@ class RobotsTxt:
                 min(rates, key=lambda r: r[0] / r[1]) if rates else None,
                 len(groups),
             )
+            self._merged[chosen] = result
         self._cache[token] = result
         return result
 
