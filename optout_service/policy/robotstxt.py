@@ -50,7 +50,7 @@ _SAFE = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%"
 )
 _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-")
-_REQUEST_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*([smhd]?)", re.IGNORECASE)
+_RATE_VALUE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*([smhd]?)", re.IGNORECASE)
 _UNIT_SECONDS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
@@ -402,7 +402,7 @@ def _parse_delay(value: str, current: float | None) -> float | None:
 
 
 def _parse_rate(value: str) -> tuple[int, float] | None:
-    match = _REQUEST_RATE.match(value)
+    match = _RATE_VALUE.match(value)
     if match is None:
         return None
     requests = int(match.group(1))
