@@ -50,6 +50,8 @@ class RobotsStore:
         self._clock = clock
         self._on_fetch = on_fetch
         self._cache: OrderedDict[str, RobotsEntry] = OrderedDict()
+        # Parsed files by sha256: many origins serve byte-identical robots.txt files.
+        self._parsed: OrderedDict[str, RobotsRules] = OrderedDict()
         self._inflight: dict[str, asyncio.Task[RobotsEntry]] = {}
 
     async def get(self, origin: str) -> RobotsEntry:
@@ -73,7 +75,7 @@ class RobotsStore:
         stored = await to_thread.run_sync(
             self._repository.store_policy_fetch, _record(origin, result)
         )
-        rules = RobotsRules(result.outcome, result.body)
+        rules = self._rules(result, stored.sha256)
         ttl = (
             self._settings.cache_seconds
             if result.outcome in (FetchOutcome.OK, FetchOutcome.CLIENT_ERROR)
@@ -91,6 +93,22 @@ class RobotsStore:
         while len(self._cache) > self._settings.max_cached_origins:
             self._cache.popitem(last=False)
         return entry
+
+    def _rules(self, result: FetchResult, sha256: str | None) -> RobotsRules:
+        if sha256 is None:
+            return RobotsRules(result.outcome, result.body)
+        rules = self._parsed.get(sha256)
+        if rules is None:
+            rules = RobotsRules(result.outcome, result.body)
+            self._parsed[sha256] = rules
+            if len(self._parsed) > _MAX_PARSED:
+                self._parsed.popitem(last=False)
+        else:
+            self._parsed.move_to_end(sha256)
+        return rules
+
+
+_MAX_PARSED = 10_000
 
 
 def _record(origin: str, result: FetchResult) -> PolicyFetchRecord:

@@ -89,6 +89,7 @@ class RobotsEvaluation(BaseModel):
     reason: str
     matched: RobotsMatch | None
     crawl_delay: float | None = None
+    sitemaps: list[str] = []
 
 
 class Health(BaseModel):

@@ -77,5 +77,9 @@ class RobotsRules:
             return RobotsVerdict(False, Reason.ROBOTS_UNREACHABLE)
         found = self.robots.match(path_query, token)
         delay = self.robots.crawl_delay(token)
+        rate = self.robots.request_rate(token)
+        if rate is not None:
+            # Request-rate n/m: at most n requests every m seconds, i.e. one every m/n seconds.
+            delay = max(delay or 0.0, rate[1] / rate[0])
         reason = Reason.ROBOTS_ALLOWED if found.allowed else Reason.ROBOTS_DISALLOWED
         return RobotsVerdict(found.allowed, reason, delay, found.rule)

@@ -49,4 +49,5 @@ async def evaluate_robots(body: RobotsEvaluate) -> RobotsEvaluation:
         if rule is not None
         else None,
         crawl_delay=verdict.crawl_delay,
+        sitemaps=list(rules.robots.sitemaps) if rules.robots is not None else [],
     )

@@ -381,3 +381,50 @@ async def test_an_observation_may_reach_another_replica(
         )
     assert response.status_code == 200, response.text
     assert response.json()["results"][0]["outcome"] == "keep"
+
+
+async def test_self_check_names_the_deciding_line(client: httpx.AsyncClient) -> None:
+    robots = (
+        "User-agent: *\nDisallow: /\n\nUser-agent: ExampleBot\nAllow: /public/\nDisallow: /\n"
+        "Request-rate: 1/5\nSitemap: http://a.example.com/s.xml\n"
+    )
+    response = await client.post(
+        "/v1/robots/evaluate",
+        json={
+            "robots_txt": robots,
+            "user_agent": "ExampleBot",
+            "url": "http://a.example.com/public/x",
+        },
+    )
+    body = response.json()
+    assert body["allowed"] is True
+    assert body["matched"] == {"line": 5, "directive": "allow", "pattern": "/public/"}
+    assert body["crawl_delay"] == 5.0  # Request-rate 1/5: one request every 5 seconds
+    assert body["sitemaps"] == ["http://a.example.com/s.xml"]
+    response = await client.post(
+        "/v1/robots/evaluate",
+        json={
+            "robots_txt": robots,
+            "user_agent": "OtherBot",
+            "url": "http://a.example.com/public/x",
+        },
+    )
+    assert response.json()["matched"] == {"line": 2, "directive": "disallow", "pattern": "/"}
+
+
+async def test_identical_robots_files_are_parsed_once(
+    client: httpx.AsyncClient, fakeweb: FakeWeb
+) -> None:
+    from optout_service.services import Services
+
+    for host in ("one", "two"):
+        fakeweb.routes[f"http://{host}.example.com/robots.txt"] = httpx.Response(
+            200, text="User-agent: *\nDisallow: /x\n"
+        )
+    await decide(client, "http://one.example.com/a", "http://two.example.com/a")
+    transport = client._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    services: Services = transport.app.state.services  # type: ignore[attr-defined]
+    one = await services.robots.get("http://one.example.com")
+    two = await services.robots.get("http://two.example.com")
+    assert one.rules is two.rules
