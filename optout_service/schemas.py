@@ -66,8 +66,9 @@ class RobotsEvaluate(BaseModel):
     robots_txt: str | None = Field(default=None, max_length=2 * 1024 * 1024)
     robots_txt_b64: str | None = Field(default=None, max_length=3 * 1024 * 1024)
     status: int | None = Field(default=None, ge=100, le=999)
-    user_agent: str = Field(min_length=1, max_length=500)
-    url: str = Field(min_length=1, max_length=8192)
+    # Empty agent: names no group, so only '*' groups apply. Empty URL: the path "/".
+    user_agent: str = Field(max_length=500)
+    url: str = Field(max_length=8192)
 
     @model_validator(mode="after")
     def _one_source(self) -> RobotsEvaluate:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
@@ -17,8 +17,14 @@ router = APIRouter(prefix="/v1", tags=["self-check"])
 
 
 def _path_of(url: str) -> str:
+    """The path and query to decide: from an absolute URL, a path, or a host/path without scheme."""
+    url = url.strip()
+    if not url:
+        return "/"
     if url.startswith("/"):
-        return quote(url, safe="/:@!$&'()*+,;=-._~%?")
+        return quote(url.split("#", 1)[0], safe="/:@!$&'()*+,;=-._~%?")
+    if not urlsplit(url).scheme:
+        url = "http://" + url
     try:
         return normalise_url(url).path_query
     except InvalidURL as exc:

@@ -428,3 +428,24 @@ async def test_identical_robots_files_are_parsed_once(
     one = await services.robots.get("http://one.example.com")
     two = await services.robots.get("http://two.example.com")
     assert one.rules is two.rules
+
+
+@pytest.mark.parametrize(
+    ("url", "agent", "allowed"),
+    [
+        ("", "FooBot", False),  # empty URL: the path "/"
+        ("", "", True),  # empty agent: no group names it and there is no '*' group
+        ("foo.bar/x/y", "FooBot", False),  # no scheme: read as http
+        ("/x#frag", "FooBot", False),
+        ("http://foo.bar/robots.txt", "FooBot", True),
+    ],
+)
+async def test_self_check_lenient_inputs(
+    client: httpx.AsyncClient, url: str, agent: str, allowed: bool
+) -> None:
+    response = await client.post(
+        "/v1/robots/evaluate",
+        json={"robots_txt": "user-agent: FooBot\ndisallow: /\n", "user_agent": agent, "url": url},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["allowed"] is allowed
