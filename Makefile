@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck imports pytest bench clean
+.PHONY: demo test lint typecheck imports pytest bench bench-robots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/crawl.py
+
+bench-robots: $(STAMP)
+	$(BIN)/python benchmarks/robots_engine.py
 
 clean:
 	rm -rf $(VENV) var out .mypy_cache .ruff_cache .pytest_cache
