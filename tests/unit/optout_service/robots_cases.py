@@ -4,6 +4,8 @@
 Sources:
 - RFC9309: RFC 9309 (Robots Exclusion Protocol), the section named in each case.
 - GOOGLE: google/robotstxt robots_test.cc (Apache-2.0), the test named in each case.
+- CRAWLER-COMMONS: crawler-commons SimpleRobotRulesParserTest (Apache-2.0), the test named; its
+  testRfpCases carry the example of the 1996 robots.txt draft (norobots-rfc).
 - ISSUE: readings this project must hold where other Python parsers deviate (docs/robots.md).
 Cases where the sources disagree are kept out of this table; they are listed, with the reading
 we chose, in docs/robots.md and tested in test_robotstxt.py.
@@ -583,4 +585,171 @@ CASES: list[tuple[str, str, str, str, bool]] = [
         False,
     ),
     ("ISSUE BOM", "\ufeffUser-agent: FooBot\nDisallow: /\n", "FooBot", "http://e.com/x", False),
+]
+
+# crawler-commons SimpleRobotRulesParserTest (Apache-2.0). Its crawler names ("UnhipBot/0.1")
+# are given here as product tokens, the form our engine matches.
+CC = "CRAWLER-COMMONS"
+CC_RFP = (
+    "# /robots.txt for http://www.fict.org/\r\n# comments to webmaster@fict.org\r\n\r\n"
+    "User-agent: unhipbot\r\nDisallow: /\r\n\r\nUser-agent: webcrawler\r\nUser-agent: excite\r\n"
+    "Disallow: \r\n\r\nUser-agent: *\r\nDisallow: /org/plans.html\r\nAllow: /org/\r\n"
+    "Allow: /serv\r\nAllow: /~mak\r\nDisallow: /\r\n"
+)
+_RFP_PATHS = (
+    "/",
+    "/index.html",
+    "/robots.txt",
+    "/server.html",
+    "/services/fast.html",
+    "/services/slow.html",
+    "/orgo.gif",
+    "/org/about.html",
+    "/org/plans.html",
+    "/%7Ejim/jim.html",
+    "/%7Emak/mak.html",
+)
+_RFP_EXPECTED = {
+    "unhipbot": (False, False, True, False, False, False, False, False, False, False, False),
+    "webcrawler": (True,) * 11,
+    "excite": (True,) * 11,
+    "unknownbot": (False, False, True, True, True, True, False, True, False, False, True),
+}
+CASES += [
+    (f"{CC} testRfpCases", CC_RFP, agent, f"http://www.fict.org{path}", allowed)
+    for agent, outcomes in _RFP_EXPECTED.items()
+    for path, allowed in zip(_RFP_PATHS, outcomes, strict=True)
+]
+_CC_PATTERNS: list[tuple[str, list[tuple[str, bool]]]] = [
+    (
+        "/fish",
+        [
+            ("/fish", False),
+            ("/fish.html", False),
+            ("/fish/salmon.html", False),
+            ("/fishheads", False),
+            ("/fishheads/yummy.html", False),
+            ("/fish.php?id=anything", False),
+            ("/Fish.asp", True),
+            ("/catfish", True),
+            ("/?id=fish", True),
+            ("/fis", True),
+        ],
+    ),
+    (
+        "/fish*",
+        [
+            ("/fish", False),
+            ("/fish.html", False),
+            ("/fishheads/yummy.html", False),
+            ("/Fish.asp", True),
+            ("/catfish", True),
+            ("/?id=fish", True),
+            ("/fis", True),
+        ],
+    ),
+    (
+        "/fish/",
+        [
+            ("/fish/", False),
+            ("/fish/?id=anything", False),
+            ("/fish/salmon.htm", False),
+            ("/fish", True),
+            ("/fish.html", True),
+            ("/Fish/Salmon.asp", True),
+        ],
+    ),
+    (
+        "/*.php",
+        [
+            ("/filename.php", False),
+            ("/folder/filename.php", False),
+            ("/folder/filename.php?parameters", False),
+            ("/folder/any.php.file.html", False),
+            ("/filename.php/", False),
+            ("/", True),
+            ("/windows.PHP", True),
+        ],
+    ),
+    (
+        "/*.php$",
+        [
+            ("/filename.php", False),
+            ("/folder/filename.php", False),
+            ("/filename.php?parameters", True),
+            ("/filename.php/", True),
+            ("/filename.php5", True),
+            ("/windows.PHP", True),
+        ],
+    ),
+    (
+        "/fish*.php",
+        [("/fish.php", False), ("/fishheads/catfish.php?parameters", False), ("/Fish.PHP", True)],
+    ),
+    (
+        "/*fish*.php",
+        [
+            ("/fish.php", False),
+            ("/superfishheads/catfish.php?parameters", False),
+            ("/fishheads/catfish.htm", True),
+        ],
+    ),
+]
+CASES += [
+    (
+        f"{CC} testGooglePatternMatching",
+        f"User-agent: *\r\nDisallow: {pattern}\r\n",
+        "anybot",
+        f"http://www.fict.com{path}",
+        allowed,
+    )
+    for pattern, expectations in _CC_PATTERNS
+    for path, allowed in expectations
+]
+CASES += [
+    (f"{CC} testEmptyRules", "", "anybot", "http://www.domain.com/anypage.html", True),
+    (
+        f"{CC} testQueryParamInDisallow",
+        "User-agent: *\r\nDisallow: /index.cfm?fuseaction=sitesearch.results*",
+        "anybot",
+        "http://searchservice.domain.com/index.cfm?fuseaction=sitesearch.results&type=People&qry=california&pg=2",
+        False,
+    ),
+    (
+        f"{CC} testCommentedOutLines",
+        "#user-agent: testAgent\n\n#allow: /index.html\n#allow: /test\n\n#user-agent: test\n\n"
+        "#allow: /index.html\n#disallow: /test\n\n#user-agent: someAgent\n\n#disallow: /index.html\n"
+        "#disallow: /test\n\n",
+        "anybot",
+        "http://www.domain.com/anypage.html",
+        True,
+    ),
+    (
+        f"{CC} testRobotsTxtAlwaysAllowed",
+        "User-agent: *\r\nDisallow: /",
+        "anybot",
+        "http://www.domain.com/robots.txt",
+        True,
+    ),
+    (
+        f"{CC} testAgentNotListed",
+        "User-agent: crawler1\r\nDisallow: /index.html\r\nAllow: /\r\n\r\nUser-agent: crawler2\r\nDisallow: /",
+        "crawler3",
+        "http://www.domain.com/index.html",
+        True,
+    ),
+    (
+        f"{CC} testNonAsciiEncoding",
+        "User-agent: * # \u00a2 \u20b5\r\nDisallow:",
+        "anybot",
+        "http://www.domain.com/anypage.html",
+        True,
+    ),
+    (
+        f"{CC} testSimplestAllowAll",
+        "User-agent: *\r\nDisallow:",
+        "anybot",
+        "http://www.domain.com/anypage.html",
+        True,
+    ),
 ]
