@@ -99,6 +99,7 @@ class Rule:
     segments: tuple[str, ...]  # the pattern split at '*' (one segment: no wildcard)
     anchored: bool  # ends with '$'
     rank: int  # sort key: longest pattern first, then allow before disallow, then file order
+    kind: int = 0  # 0: prefix, 1: whole path ('$', no '*'), 2: wildcard
 
     @property
     def directive(self) -> str:
@@ -140,7 +141,8 @@ def make_rule(allow: bool, pattern: str, line: int) -> Rule | None:
         body = body.rstrip("*")  # "/fish*" matches exactly what "/fish" does
     segments = tuple(body.split("*")) if body else ("",)
     rank = ((1 << 24) - len(normalised)) << 33 | (0 if allow else 1) << 32 | line
-    return Rule(allow, pattern, line, normalised, len(normalised), segments, anchored, rank)
+    kind = 2 if len(segments) > 1 else int(anchored)
+    return Rule(allow, pattern, line, normalised, len(normalised), segments, anchored, rank, kind)
 
 
 @dataclass(slots=True)
@@ -191,13 +193,7 @@ class AgentRules:
         self.request_rate = request_rate
         self.groups = groups
         self._checks: tuple[Check, ...] = tuple(
-            (
-                2 if len(r.segments) > 1 else int(r.anchored),
-                r.segments[0],
-                r.segments[-1],
-                r,
-            )
-            for r in rules
+            [(r.kind, r.segments[0], r.segments[-1], r) for r in rules]
         )
         self._buckets: dict[str, tuple[Check, ...]] | None = None
         if len(rules) >= INDEX_MIN_RULES:
@@ -381,7 +377,8 @@ class RobotsTxt:
         path = normalise_path(path_query or "/")
         if path == "/robots.txt":
             return True
-        rule = self.rules_for(token).first(path)
+        rules = self._cache.get(token)
+        rule = (rules if rules is not None else self.rules_for(token)).first(path)
         return rule is None or rule.allow
 
     def crawl_delay(self, token: str) -> float | None:
