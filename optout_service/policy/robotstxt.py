@@ -179,7 +179,18 @@ class AgentRules:
     could match anything.
     """
 
-    __slots__ = ("_buckets", "_checks", "_short", "crawl_delay", "groups", "request_rate", "rules")
+    __slots__ = (
+        "_buckets",
+        "_checks",
+        "_only_disallows",
+        "_others",
+        "_prefixes",
+        "_short",
+        "crawl_delay",
+        "groups",
+        "request_rate",
+        "rules",
+    )
 
     def __init__(
         self,
@@ -195,6 +206,12 @@ class AgentRules:
         self._checks: tuple[Check, ...] = tuple(
             [(r.kind, r.segments[0], r.segments[-1], r) for r in rules]
         )
+        # One C call tells whether any plain-prefix rule can match: when none does, only the
+        # '$' and wildcard rules are left to check; when all rules are plain-prefix disallows,
+        # it is the whole answer.
+        self._prefixes = tuple(r.segments[0] for r in rules if r.kind == 0)
+        self._others = tuple(c for c in self._checks if c[0] != 0)
+        self._only_disallows = not self._others and not any(r.allow for r in rules)
         self._buckets: dict[str, tuple[Check, ...]] | None = None
         if len(rules) >= INDEX_MIN_RULES:
             buckets: dict[str, list[Check]] = {}
@@ -212,11 +229,12 @@ class AgentRules:
 
     def first(self, path: str) -> Rule | None:
         """The highest-ranked rule matching ``path`` (an already normalised path)."""
-        checks = (
-            self._checks
-            if self._buckets is None
-            else self._buckets.get(path[:INDEX_CHARS], self._short)
-        )
+        if not path.startswith(self._prefixes):
+            checks = self._others
+        elif self._buckets is None:
+            checks = self._checks
+        else:
+            checks = self._buckets.get(path[:INDEX_CHARS], self._short)
         for kind, literal, last, rule in checks:
             if kind == 0:
                 if path.startswith(literal):
@@ -227,6 +245,12 @@ class AgentRules:
             elif path.startswith(literal) and last in path and rule.matches(path):
                 return rule
         return None
+
+    def allows(self, path: str) -> bool:
+        if self._only_disallows:
+            return not path.startswith(self._prefixes)
+        rule = self.first(path)
+        return rule is None or rule.allow
 
     def match(self, path: str) -> Match:
         rule = self.first(path)
@@ -378,8 +402,7 @@ class RobotsTxt:
         if path == "/robots.txt":
             return True
         rules = self._cache.get(token)
-        rule = (rules if rules is not None else self.rules_for(token)).first(path)
-        return rule is None or rule.allow
+        return (rules if rules is not None else self.rules_for(token)).allows(path)
 
     def crawl_delay(self, token: str) -> float | None:
         return self.rules_for(token).crawl_delay
