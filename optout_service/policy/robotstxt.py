@@ -43,12 +43,12 @@ _KEYS = {
 
 # Characters a path may carry as they are (RFC 3986 unreserved + reserved + '%'); anything
 # else is percent-encoded before comparison.
-_NEEDS_WORK = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%")
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _SAFE = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%"
 )
+_PLAIN = _SAFE - {"%"}
 _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-")
 _RATE_VALUE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*([smhd]?)", re.IGNORECASE)
 _UNIT_SECONDS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -61,8 +61,8 @@ def _unescape(match: re.Match[str]) -> str:
 
 def normalise_path(value: str) -> str:
     """The form in which paths and patterns are compared (RFC 9309 2.2.2)."""
-    if _NEEDS_WORK.search(value) is None:
-        return value
+    if "%" not in value and _PLAIN.issuperset(value):
+        return value  # nothing to encode or decode: the common case, checked in C
     if "%" in value:
         value = _ESCAPE.sub(_unescape, value)
     if all(c in _SAFE for c in value):
@@ -203,16 +203,20 @@ class AgentRules:
         self.crawl_delay = crawl_delay
         self.request_rate = request_rate
         self.groups = groups
-        self._checks: tuple[Check, ...] = tuple(
-            [(r.kind, r.segments[0], r.segments[-1], r) for r in rules]
-        )
         # One C call tells whether any plain-prefix rule can match: when none does, only the
         # '$' and wildcard rules are left to check; when all rules are plain-prefix disallows,
-        # it is the whole answer.
+        # it is the whole answer (and the tables below are never built).
         self._prefixes = tuple(r.segments[0] for r in rules if r.kind == 0)
-        self._others = tuple(c for c in self._checks if c[0] != 0)
-        self._only_disallows = not self._others and not any(r.allow for r in rules)
+        self._only_disallows = all(r.kind == 0 and not r.allow for r in rules)
+        self._checks: tuple[Check, ...] | None = None
+        self._others: tuple[Check, ...] = ()
         self._buckets: dict[str, tuple[Check, ...]] | None = None
+        self._short: tuple[Check, ...] = ()
+
+    def _prepare(self) -> tuple[Check, ...]:
+        rules = self.rules
+        self._checks = tuple([(r.kind, r.segments[0], r.segments[-1], r) for r in rules])
+        self._others = tuple(c for c in self._checks if c[0] != 0)
         if len(rules) >= INDEX_MIN_RULES:
             buckets: dict[str, list[Check]] = {}
             for check in self._checks:
@@ -226,13 +230,15 @@ class AgentRules:
                         bucket.append(check)
             self._buckets = {key: tuple(checks) for key, checks in buckets.items()}
             self._short = tuple(c for c in self._checks if len(c[1]) < INDEX_CHARS)
+        return self._checks
 
     def first(self, path: str) -> Rule | None:
         """The highest-ranked rule matching ``path`` (an already normalised path)."""
+        all_checks = self._checks if self._checks is not None else self._prepare()
         if not path.startswith(self._prefixes):
             checks = self._others
         elif self._buckets is None:
-            checks = self._checks
+            checks = all_checks
         else:
             checks = self._buckets.get(path[:INDEX_CHARS], self._short)
         for kind, literal, last, rule in checks:
