@@ -308,11 +308,13 @@ class RobotsTxt:
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         number = 0
-        for number, raw in enumerate(text.split("\n"), start=1):
-            line = raw if len(raw) <= MAX_LINE_CHARS else raw[:MAX_LINE_CHARS]
-            hash_at = line.find("#")
-            if hash_at >= 0:
-                line = line[:hash_at]
+        for number, line in enumerate(text.split("\n"), start=1):
+            if not line:
+                continue
+            if len(line) > MAX_LINE_CHARS:
+                line = line[:MAX_LINE_CHARS]
+            if "#" in line:
+                line = line[: line.index("#")]
             line = line.strip(" \t")
             if not line:
                 continue
@@ -347,9 +349,21 @@ class RobotsTxt:
                     continue  # rules outside any group are ignored
                 in_agents = False
                 if keep and value and len(group.rules) < MAX_RULES_PER_GROUP:
-                    rule = make_rule(code == _ALLOW, value, number)
-                    if rule is not None:
-                        group.rules.append(rule)
+                    allow = code == _ALLOW
+                    if (
+                        "*" in value
+                        or "%" in value
+                        or value[-1] == "$"
+                        or not _PLAIN.issuperset(value)
+                    ):
+                        rule = make_rule(allow, value, number)
+                        if rule is not None:
+                            group.rules.append(rule)
+                    else:  # a plain prefix, already in normal form: most rules
+                        rank = ((1 << 24) - len(value)) << 33 | (0 if allow else 1) << 32 | number
+                        group.rules.append(
+                            Rule(allow, value, number, value, len(value), (value,), False, rank)
+                        )
             elif code == _SITEMAP:
                 if value:
                     robots.sitemaps.append(value)
