@@ -29,6 +29,7 @@ MAX_LINE_CHARS = 2083 * 8  # google/robotstxt's limit for one line
 MAX_RULES_PER_GROUP = 50_000  # beyond this a group is cut; a decision still fails closed on it
 
 _USER_AGENT, _ALLOW, _DISALLOW, _SITEMAP, _CRAWL_DELAY, _REQUEST_RATE = range(6)
+_KEY_INITIALS = frozenset("uUaAdDsScCrR")  # first letters of every key below
 _KEYS = {
     **dict.fromkeys(("user-agent", "useragent", "user agent"), _USER_AGENT),
     "allow": _ALLOW,
@@ -326,6 +327,9 @@ class RobotsTxt:
                 key = key.rstrip(" \t").lower()
                 value = value.lstrip(" \t")
             else:
+                if line[0] not in _KEY_INITIALS:  # e.g. an HTML error page served as robots.txt
+                    robots.unknown_keys += 1
+                    continue
                 pair = split_key_value(line)
                 if pair is None:
                     robots.unknown_keys += 1

@@ -194,3 +194,10 @@ def test_any_input_parses_and_decides_deterministically(
 @given(body=st.binary(max_size=2000))
 def test_any_bytes_parse(body: bytes) -> None:
     RobotsTxt.parse(decode_robots(body)).allowed("/x", "FooBot")
+
+
+def test_every_key_starts_with_a_letter_the_fast_reject_lets_through() -> None:
+    from optout_service.policy.robotstxt import _KEY_INITIALS, _KEYS
+
+    for key in _KEYS:
+        assert {key[0], key[0].upper()} <= _KEY_INITIALS, key
