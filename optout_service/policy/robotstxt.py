@@ -200,7 +200,7 @@ class AgentRules:
         request_rate: tuple[int, float] | None,
         groups: int,
     ) -> None:
-        self.rules = rules  # in rank order
+        self.rules = rules  # in file order until the tables are built, then in rank order
         self.crawl_delay = crawl_delay
         self.request_rate = request_rate
         self.groups = groups
@@ -215,7 +215,7 @@ class AgentRules:
         self._short: tuple[Check, ...] = ()
 
     def _prepare(self) -> tuple[Check, ...]:
-        rules = self.rules
+        rules = self.rules = tuple(sorted(self.rules, key=_RANK))
         self._checks = tuple([(r.kind, r.segments[0], r.segments[-1], r) for r in rules])
         self._others = tuple(c for c in self._checks if c[0] != 0)
         if len(rules) >= INDEX_MIN_RULES:
@@ -309,6 +309,7 @@ class RobotsTxt:
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         number = 0
+        unknown = 0
         for number, line in enumerate(text.split("\n"), start=1):
             if not line:
                 continue
@@ -328,16 +329,16 @@ class RobotsTxt:
                 value = value.lstrip(" \t")
             else:
                 if line[0] not in _KEY_INITIALS:  # e.g. an HTML error page served as robots.txt
-                    robots.unknown_keys += 1
+                    unknown += 1
                     continue
                 pair = split_key_value(line)
                 if pair is None:
-                    robots.unknown_keys += 1
+                    unknown += 1
                     continue
                 key, value = pair
             code = _KEYS.get(key)
             if code is None:
-                robots.unknown_keys += 1
+                unknown += 1
             elif code == _USER_AGENT:
                 if group is None or not in_agents:
                     group = Group(first_line=number)
@@ -377,6 +378,7 @@ class RobotsTxt:
             elif group is not None and keep:  # request-rate
                 group.request_rate = _parse_rate(value) or group.request_rate
         robots.lines = number
+        robots.unknown_keys = unknown
         if wanted is not None:
             robots.groups = [g for g in robots.groups if any(a in wanted for a in g.agents)]
         return robots
@@ -401,8 +403,8 @@ class RobotsTxt:
         elif not groups:
             result = _NO_RULES
         else:
+            # Sorted into rank order only if a lookup needs more than the prefix test.
             rules = [rule for g in groups for rule in g.rules]
-            rules.sort(key=_RANK)
             delays = [g.crawl_delay for g in groups if g.crawl_delay is not None]
             rates = [g.request_rate for g in groups if g.request_rate is not None]
             result = AgentRules(
