@@ -51,7 +51,7 @@ class DecisionEngine:
                     verdicts[index] = Verdict(
                         url,
                         "allow" if verdict.allowed else "deny",
-                        (verdict.reason,),
+                        (verdict.reason, verdict.detail) if verdict.detail else (verdict.reason,),
                         verdict.crawl_delay,
                         entry.fetch_id,
                     )

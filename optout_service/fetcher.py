@@ -37,6 +37,12 @@ class FetchResult:
     redirects: tuple[str, ...] = field(default_factory=tuple)
 
 
+def _outcome_of(error: httpx.HTTPError) -> FetchOutcome:
+    if isinstance(error, httpx.TimeoutException):
+        return FetchOutcome.TIMEOUT
+    return FetchOutcome.NETWORK_ERROR
+
+
 class AddressBlocked(Exception):
     """The host resolves to an address the service must not contact."""
 
@@ -80,7 +86,7 @@ class PolicyFetcher:
             async with asyncio.timeout(self._settings.total_timeout):
                 return await self._fetch(url)
         except TimeoutError:
-            return self._failure(url, FetchOutcome.NETWORK_ERROR, "timed out")
+            return self._failure(url, FetchOutcome.TIMEOUT, "timed out")
 
     async def _fetch(self, url: str) -> FetchResult:
         current = url
@@ -102,7 +108,7 @@ class PolicyFetcher:
                 response = await self._client.send(request, stream=True)
             except httpx.HTTPError as exc:
                 return self._failure(
-                    url, FetchOutcome.NETWORK_ERROR, f"{type(exc).__name__}: {exc}", current, hops
+                    url, _outcome_of(exc), f"{type(exc).__name__}: {exc}", current, hops
                 )
             try:
                 location = response.headers.get("location")
@@ -122,7 +128,7 @@ class PolicyFetcher:
                 body, truncated = await self._read_capped(response)
             except httpx.HTTPError as exc:
                 return self._failure(
-                    url, FetchOutcome.NETWORK_ERROR, f"{type(exc).__name__}: {exc}", current, hops
+                    url, _outcome_of(exc), f"{type(exc).__name__}: {exc}", current, hops
                 )
             finally:
                 await response.aclose()

@@ -18,6 +18,13 @@ class Reason(StrEnum):
     ROBOTS_DISALLOWED = "robots.disallowed"  # a rule for our token (or *) forbids the URL
     ROBOTS_UNAVAILABLE = "robots.unavailable"  # robots.txt answered 4xx: no restrictions (2.3.1.3)
     ROBOTS_UNREACHABLE = "robots.unreachable"  # 5xx, 429, network error, timeout: disallow all
+    # ...and why, as the second reason of a robots.unreachable decision:
+    ROBOTS_SERVER_ERROR = "robots.server_error"  # 5xx (or another status that is no answer)
+    ROBOTS_RATE_LIMITED = "robots.rate_limited"  # 429
+    ROBOTS_TIMEOUT = "robots.timeout"
+    ROBOTS_NETWORK_ERROR = "robots.network_error"  # refused, reset, DNS, TLS
+    ROBOTS_TOO_MANY_REDIRECTS = "robots.too_many_redirects"  # more than 5 (RFC 9309 2.3.1.2)
+    ROBOTS_BLOCKED_ADDRESS = "robots.blocked_address"  # resolves to a private/loopback address
     # Before the fetch: lists and registrations
     PIRACY_LISTED = "piracy.listed"  # host on a piracy list: never contacted at all
     # After the fetch: per-asset reservations

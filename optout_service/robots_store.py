@@ -96,10 +96,10 @@ class RobotsStore:
 
     def _rules(self, result: FetchResult, sha256: str | None) -> RobotsRules:
         if sha256 is None:
-            return RobotsRules(result.outcome, result.body)
+            return RobotsRules(result.outcome, result.body, result.status)
         rules = self._parsed.get(sha256)
         if rules is None:
-            rules = RobotsRules(result.outcome, result.body)
+            rules = RobotsRules(result.outcome, result.body, result.status)
             self._parsed[sha256] = rules
             if len(self._parsed) > _MAX_PARSED:
                 self._parsed.popitem(last=False)

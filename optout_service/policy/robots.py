@@ -20,7 +20,8 @@ class FetchOutcome(StrEnum):
     OK = "ok"  # 2xx, body parsed
     CLIENT_ERROR = "client_error"  # 4xx other than 429: no restrictions
     SERVER_ERROR = "server_error"  # 5xx, 429, or any other status: disallow all
-    NETWORK_ERROR = "network_error"  # connection failure, timeout, TLS, protocol error
+    NETWORK_ERROR = "network_error"  # connection failure, DNS, TLS, protocol error
+    TIMEOUT = "timeout"  # no complete answer in time
     TOO_MANY_REDIRECTS = "too_many_redirects"
     BLOCKED_ADDRESS = "blocked_address"  # the origin resolves to a private address (SSRF guard)
 
@@ -51,21 +52,34 @@ def decode_robots(body: bytes) -> str:
     return body.decode("utf-8", errors="replace").lstrip("\ufeff")
 
 
+_DETAIL = {
+    FetchOutcome.SERVER_ERROR: Reason.ROBOTS_SERVER_ERROR,
+    FetchOutcome.TIMEOUT: Reason.ROBOTS_TIMEOUT,
+    FetchOutcome.NETWORK_ERROR: Reason.ROBOTS_NETWORK_ERROR,
+    FetchOutcome.TOO_MANY_REDIRECTS: Reason.ROBOTS_TOO_MANY_REDIRECTS,
+    FetchOutcome.BLOCKED_ADDRESS: Reason.ROBOTS_BLOCKED_ADDRESS,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class RobotsVerdict:
     allowed: bool
     reason: Reason
     crawl_delay: float | None = None
     rule: Rule | None = None  # the line that decided, when one did
+    detail: Reason | None = None  # why robots.txt was unreachable
 
 
 class RobotsRules:
     """What one robots.txt fetch means for every URL of its origin."""
 
-    __slots__ = ("outcome", "robots")
+    __slots__ = ("detail", "outcome", "robots")
 
-    def __init__(self, outcome: FetchOutcome, body: bytes | None = None) -> None:
+    def __init__(
+        self, outcome: FetchOutcome, body: bytes | None = None, status: int | None = None
+    ) -> None:
         self.outcome = outcome
+        self.detail = Reason.ROBOTS_RATE_LIMITED if status == 429 else _DETAIL.get(outcome)
         self.robots: RobotsTxt | None = None
         if outcome is FetchOutcome.OK:
             self.robots = RobotsTxt.parse(decode_robots(body or b""))
@@ -74,7 +88,7 @@ class RobotsRules:
         if self.outcome is FetchOutcome.CLIENT_ERROR:
             return RobotsVerdict(True, Reason.ROBOTS_UNAVAILABLE)
         if self.robots is None:
-            return RobotsVerdict(False, Reason.ROBOTS_UNREACHABLE)
+            return RobotsVerdict(False, Reason.ROBOTS_UNREACHABLE, detail=self.detail)
         found = self.robots.match(path_query, token)
         delay = self.robots.crawl_delay(token)
         rate = self.robots.request_rate(token)

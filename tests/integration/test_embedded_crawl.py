@@ -32,6 +32,12 @@ KNOWN_REASONS = {
     "robots.disallowed",
     "robots.unavailable",
     "robots.unreachable",
+    "robots.server_error",
+    "robots.rate_limited",
+    "robots.timeout",
+    "robots.network_error",
+    "robots.too_many_redirects",
+    "robots.blocked_address",
     "piracy.listed",
     "tdmrep.reserved",
     "x_robots_tag.noai",
@@ -120,7 +126,8 @@ def test_robots_5xx_means_complete_disallow(demo: tuple[CrawlRun, list[AccessRec
     decisions = run.decisions(UNREACHABLE_HOST)
     assert decisions
     assert all(
-        d["decision"] == "deny" and d["reasons"] == ["robots.unreachable"] for d in decisions
+        d["decision"] == "deny" and d["reasons"] == ["robots.unreachable", "robots.server_error"]
+        for d in decisions
     )
 
 

@@ -45,7 +45,8 @@ async def evaluate_robots(body: RobotsEvaluate) -> RobotsEvaluation:
             raise RequestValidationError(
                 [{"loc": ("body", "robots_txt_b64"), "msg": "not valid base64", "type": "base64"}]
             ) from exc
-    rules = RobotsRules(outcome_for_status(body.status or 200), raw or b"")
+    status = body.status or 200
+    rules = RobotsRules(outcome_for_status(status), raw or b"", status)
     verdict = rules.evaluate(_path_of(body.url), body.user_agent)
     rule = verdict.rule
     return RobotsEvaluation(

@@ -56,15 +56,19 @@ async def test_robots_rules_decide_and_crawl_delay_is_returned(
 
 
 @pytest.mark.parametrize(
-    ("answer", "decision", "reason"),
+    ("answer", "decision", "reasons"),
     [
-        (httpx.Response(404), "allow", "robots.unavailable"),
-        (httpx.Response(403), "allow", "robots.unavailable"),
-        (httpx.Response(429), "deny", "robots.unreachable"),
-        (httpx.Response(500), "deny", "robots.unreachable"),
-        (httpx.Response(503, text="User-agent: *\nAllow: /\n"), "deny", "robots.unreachable"),
-        (httpx.ConnectError("refused"), "deny", "robots.unreachable"),
-        (httpx.ReadTimeout("slow"), "deny", "robots.unreachable"),
+        (httpx.Response(404), "allow", ["robots.unavailable"]),
+        (httpx.Response(403), "allow", ["robots.unavailable"]),
+        (httpx.Response(429), "deny", ["robots.unreachable", "robots.rate_limited"]),
+        (httpx.Response(500), "deny", ["robots.unreachable", "robots.server_error"]),
+        (
+            httpx.Response(503, text="User-agent: *\nAllow: /\n"),
+            "deny",
+            ["robots.unreachable", "robots.server_error"],
+        ),
+        (httpx.ConnectError("refused"), "deny", ["robots.unreachable", "robots.network_error"]),
+        (httpx.ReadTimeout("slow"), "deny", ["robots.unreachable", "robots.timeout"]),
     ],
 )
 async def test_status_policy_of_rfc9309(
@@ -72,11 +76,11 @@ async def test_status_policy_of_rfc9309(
     fakeweb: FakeWeb,
     answer: httpx.Response | Exception,
     decision: str,
-    reason: str,
+    reasons: list[str],
 ) -> None:
     fakeweb.routes["http://status.example.org/robots.txt"] = answer
     (result,) = await decide(client, "http://status.example.org/page")
-    assert (result["decision"], result["reasons"]) == (decision, [reason])
+    assert (result["decision"], result["reasons"]) == (decision, reasons)
 
 
 async def test_redirects_are_followed_up_to_five(
@@ -97,7 +101,7 @@ async def test_redirects_are_followed_up_to_five(
         302, headers={"Location": "http://hop0.example.net/robots.txt"}
     )
     (looping,) = await decide(client, "http://hop6.example.net/y")
-    assert looping["reasons"] == ["robots.unreachable"]
+    assert looping["reasons"] == ["robots.unreachable", "robots.too_many_redirects"]
 
 
 async def test_piracy_listed_hosts_are_never_contacted(

@@ -103,5 +103,5 @@ async def test_total_timeout() -> None:
         return httpx.Response(200)
 
     result = await fetcher(slow, total_timeout=0.05).fetch("http://a.example.com/robots.txt")
-    assert result.outcome is FetchOutcome.NETWORK_ERROR
+    assert result.outcome is FetchOutcome.TIMEOUT
     assert result.error == "timed out"
