@@ -376,7 +376,7 @@ class RobotsTxt:
                 if group is not None and keep:
                     group.crawl_delay = _parse_delay(value, group.crawl_delay)
             elif group is not None and keep:  # request-rate
-                group.request_rate = _parse_rate(value) or group.request_rate
+                group.request_rate = _stricter_rate(_parse_rate(value), group.request_rate)
         robots.lines = number
         robots.unknown_keys = unknown
         if wanted is not None:
@@ -445,6 +445,14 @@ def _parse_delay(value: str, current: float | None) -> float | None:
     if delay != delay or delay < 0 or delay == float("inf"):
         return current
     return delay if current is None else max(current, delay)
+
+
+def _stricter_rate(
+    new: tuple[int, float] | None, current: tuple[int, float] | None
+) -> tuple[int, float] | None:
+    if new is None or current is None:
+        return new or current
+    return new if new[0] / new[1] < current[0] / current[1] else current
 
 
 def _parse_rate(value: str) -> tuple[int, float] | None:

@@ -753,3 +753,224 @@ CASES += [
         True,
     ),
 ]
+
+# scrapy/protego tests/test_protego.py (BSD-3-Clause): its own unit expectations. Its agents
+# "Rule1TestBot".."Rule7TestBot" are renamed RuleOneTestBot..RuleSevenTestBot: digits are not
+# product-token characters (RFC 9309 2.2.1), so RFC and Google read all seven as agent "rule"
+# (a disputed case, docs/robots.md; test_robotstxt.py holds our reading).
+PR = "PROTEGO"
+PR_WILD = (
+    "User-agent: first\nDisallow: /disallowed/*/end$\nDisallow: /protego*work\n\n"
+    "User-agent: second\nAllow: /*allowed\nDisallow: /\n"
+)
+PR_RULES = (
+    "# robots.txt for http://www.example.com/\n\nUser-agent: RuleOneTestBot\nDisallow:  /foo*\n\n"
+    "User-agent: RuleTwoTestBot\nDisallow:  /foo*/bar.html\n\n"
+    "# Disallows anything containing the letter m!\nUser-agent: RuleThreeTestBot\nDisallow:  *m\n\n"
+    "User-agent: RuleFourTestBot\nAllow:  /foo/bar.html\nDisallow: *\n\n"
+    "User-agent: RuleFiveTestBot\nDisallow:  /foo*/*bar.html\n\n"
+    "User-agent: RuleSixTestBot\nAllow:  /foo$\nDisallow:  /foo\n\n"
+    "User-agent: RuleSevenTestBot\nAllow: *****************/****.js\n"
+)
+CASES += [
+    (
+        f"{PR} test_allowed",
+        "User-agent: * \nDisallow: /disallowed \nAllow: /allowed \nCrawl-delay: 10",
+        "anybot",
+        "https://www.site.local/allowed",
+        True,
+    ),
+    (
+        f"{PR} test_allowed",
+        "User-agent: * \nDisallow: /disallowed \nAllow: /allowed \nCrawl-delay: 10",
+        "anybot",
+        "https://www.site.local/disallowed",
+        False,
+    ),
+    (
+        f"{PR} test_allowed",
+        "User-agent: * \nDisallow: /d \nCrawl-delay: 10",
+        "anybot",
+        "https://www.site.local/abc/d",
+        True,
+    ),
+    *[
+        (
+            f"{PR} test_malformed_disallow",
+            "User-agent: * \nDisallow: /one \nDissallow: /two \nDissalow: /three \nDisalow: /four \nDiasllow: /five \nDisallaw: /six \n",
+            "anybot",
+            f"https://www.site.local/{word}",
+            False,
+        )
+        for word in ("one", "two", "three", "four", "five", "six")
+    ],
+    (
+        f"{PR} test_length_based_precedence",
+        "User-agent: * \nDisallow: / \nAllow: /page",
+        "anybot",
+        "https://www.site.local/page",
+        True,
+    ),
+    (
+        f"{PR} test_length_based_precedence",
+        "User-agent: * \nDisallow: / \nAllow: /page",
+        "anybot",
+        "https://www.site.local/elsewhere",
+        False,
+    ),
+    (
+        f"{PR} test_length_based_precedence",
+        "user-agent: FooBot\ndisallow: /folder\nallow: /folder\n",
+        "FooBot",
+        "http://example.com/folder/page",
+        True,
+    ),
+    (
+        f"{PR} test_escaped_url",
+        "User-agent: * \nDisallow: / \nAllow: /a%3cd.html",
+        "anybot",
+        "https://www.site.local/a<d.html",
+        True,
+    ),
+    (
+        f"{PR} test_escaped_url",
+        "User-agent: * \nDisallow: / \nAllow: /a%3cd.html",
+        "anybot",
+        "https://www.site.local/a%3cd.html",
+        True,
+    ),
+    (
+        f"{PR} test_escaped_url",
+        "User-agent: * \nDisallow: / \nAllow: /a%3c*",
+        "anybot",
+        "https://www.site.local/a<d.html",
+        True,
+    ),
+    (
+        f"{PR} test_unescaped_url",
+        "User-agent: * \nDisallow: / \nAllow: /a<d.html",
+        "anybot",
+        "https://www.site.local/a<d.html",
+        True,
+    ),
+    (
+        f"{PR} test_unescaped_url",
+        "User-agent: * \nDisallow: / \nAllow: /a<d.html",
+        "anybot",
+        "https://www.site.local/a%3cd.html",
+        True,
+    ),
+    (
+        f"{PR} test_unescaped_url",
+        "User-agent: * \nDisallow: / \nAllow: /a<*",
+        "anybot",
+        "https://www.site.local/a%3cd.html",
+        True,
+    ),
+    (
+        f"{PR} test_url_parts",
+        "User-agent: * \nDisallow: /path;params?query \n",
+        "anybot",
+        "http://userinfo@exmaple.com:10/path;params?query#fragment",
+        False,
+    ),
+    (
+        f"{PR} test_url_parts",
+        "User-agent: * \nDisallow: /? \n",
+        "anybot",
+        "http://e.com/?query",
+        False,
+    ),
+    (f"{PR} test_url_parts", "User-agent: * \nDisallow: /? \n", "anybot", "http://e.com/", True),
+    (
+        f"{PR} test_url_parts",
+        "User-agent: * \nDisallow: /; \n",
+        "anybot",
+        "http://e.com/;params",
+        False,
+    ),
+    (f"{PR} test_empty_response", "", "chrome", "https://site.local/disallowed", True),
+    (f"{PR} test_allowed_wildcards", PR_WILD, "first", "https://www.site.local/disallowed", True),
+    (
+        f"{PR} test_allowed_wildcards",
+        PR_WILD,
+        "first",
+        "https://www.site.local/disallowed/xyz/end",
+        False,
+    ),
+    (
+        f"{PR} test_allowed_wildcards",
+        PR_WILD,
+        "first",
+        "https://www.site.local/disallowed/xyz/endinglater",
+        True,
+    ),
+    (
+        f"{PR} test_allowed_wildcards",
+        PR_WILD,
+        "first",
+        "https://www.site.local/protego_does_work",
+        False,
+    ),
+    (
+        f"{PR} test_allowed_wildcards",
+        PR_WILD,
+        "first",
+        "https://www.site.local/rotego_does_work",
+        True,
+    ),
+    (
+        f"{PR} test_allowed_wildcards",
+        PR_WILD,
+        "first",
+        "https://www.site.local/protego_does_wor",
+        True,
+    ),
+    (
+        f"{PR} test_allowed_wildcards",
+        PR_WILD,
+        "second",
+        "https://www.site.local/is_still_allowed",
+        True,
+    ),
+    (
+        f"{PR} test_allowed_wildcards",
+        PR_WILD,
+        "second",
+        "https://www.site.local/is_allowed_too",
+        True,
+    ),
+    *[
+        (f"{PR} test_allowed_wildcards", PR_RULES, bot, f"http://www.example.com{path}", allowed)
+        for bot, path, allowed in [
+            ("RuleOneTestBot", "/fo.html", True),
+            ("RuleOneTestBot", "/foo.html", False),
+            ("RuleOneTestBot", "/food", False),
+            ("RuleOneTestBot", "/foo/bar.html", False),
+            ("RuleTwoTestBot", "/fo.html", True),
+            ("RuleTwoTestBot", "/foo/bar.html", False),
+            ("RuleTwoTestBot", "/food/bar.html", False),
+            ("RuleTwoTestBot", "/foo/a/b/c/x/y/z/bar.html", False),
+            ("RuleTwoTestBot", "/food/xyz.html", True),
+            ("RuleThreeTestBot", "/foo.htm", False),
+            ("RuleThreeTestBot", "/foo.html", False),
+            ("RuleThreeTestBot", "/foo", True),
+            ("RuleThreeTestBot", "/foom", False),
+            ("RuleThreeTestBot", "/moo", False),
+            ("RuleThreeTestBot", "/foo/bar.html", False),
+            ("RuleThreeTestBot", "/foo/bar.txt", True),
+            ("RuleFourTestBot", "/fo.html", False),
+            ("RuleFourTestBot", "/foo.html", False),
+            ("RuleFourTestBot", "/foo", False),
+            ("RuleFourTestBot", "/foo/bar.html", True),
+            ("RuleFourTestBot", "/foo/bar.txt", False),
+            ("RuleFiveTestBot", "/foo/bar.html", False),
+            ("RuleFiveTestBot", "/food/rebar.html", False),
+            ("RuleFiveTestBot", "/food/rebarf.html", True),
+            ("RuleSixTestBot", "/foo", True),
+            ("RuleSixTestBot", "/foo/", False),
+            ("RuleSevenTestBot", "/foo/bar.js", True),
+            ("RuleSevenTestBot", "/anything", True),
+        ]
+    ],
+]

@@ -60,6 +60,16 @@ def test_disputed_cases_follow_the_rfc(robots: str, url: str, allowed: bool, goo
     assert RobotsTxt.parse(robots).allowed(url, "FooBot") is allowed
 
 
+def test_digits_end_a_product_token_as_rfc_and_google_say() -> None:
+    # Protego reads "Rule1TestBot" whole; RFC 9309 2.2.1 tokens are [A-Za-z_-], so it is "rule".
+    robots = RobotsTxt.parse(
+        "User-agent: Rule1TestBot\nDisallow: /a\n\nUser-agent: Rule2TestBot\nDisallow: /b\n"
+    )
+    assert not robots.allowed("/a", "rule")
+    assert not robots.allowed("/b", "rule")  # both groups name "rule" and are merged
+    assert robots.allowed("/a", "Rule1TestBot")  # not a product token: names no group
+
+
 def test_the_deciding_line_is_reported() -> None:
     robots = RobotsTxt.parse("# hi\nUser-agent: FooBot\nAllow: /a/b\nDisallow: /a\n")
     found = robots.match("/a/b/c", "FooBot")
@@ -201,3 +211,37 @@ def test_every_key_starts_with_a_letter_the_fast_reject_lets_through() -> None:
 
     for key in _KEYS:
         assert {key[0], key[0].upper()} <= _KEY_INITIALS, key
+
+
+@pytest.mark.parametrize(
+    ("agent", "rate"),
+    # Units from scrapy/protego tests/test_protego.py test_request_rate (s, m, h, d; a visit-time
+    # window after the rate is accepted and ignored), each agent in a group of its own here.
+    [
+        ("one", (1, 10.0)),
+        ("two", (100, 900.0)),
+        ("three", (400, 3600.0)),
+        ("four", (9000, 86400.0)),
+        ("five", (1, 10.0)),
+        ("six", None),
+    ],
+)
+def test_request_rate_units(agent: str, rate: tuple[int, float] | None) -> None:
+    robots = RobotsTxt.parse(
+        "User-agent: one\nRequest-rate: 1/10s\nDisallow: /x\n"
+        "User-agent: two\nRequest-rate: 100/15m\nDisallow: /x\nUser-agent: three\nRequest-rate: 400/1h\nDisallow: /x\nUser-agent: four\n"
+        "Request-rate: 9000/1d\nDisallow: /x\nUser-agent: five\nRequest-rate: 1/10s 1820-1940\n"
+        "Disallow: /x\nUser-agent: six\nDisallow: /\n"
+    )
+    assert robots.request_rate(agent) == rate
+
+
+def test_agents_not_separated_by_a_rule_share_one_group() -> None:
+    # Protego's own fixture: no allow/disallow line between the agents, so under RFC 9309 2.2.4
+    # they are one group, and the strictest rate of the group applies to each of them.
+    robots = RobotsTxt.parse(
+        "User-agent: one\nRequest-rate: 1/10s\nUser-agent: two\nRequest-rate: 100/15m\n"
+        "User-agent: three\nRequest-rate: 400/1h\n"
+    )
+    assert robots.request_rate("two") == (1, 10.0)
+    assert robots.request_rate("three") == (1, 10.0)
