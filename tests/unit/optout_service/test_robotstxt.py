@@ -229,9 +229,11 @@ def test_every_key_starts_with_a_letter_the_fast_reject_lets_through() -> None:
 def test_request_rate_units(agent: str, rate: tuple[int, float] | None) -> None:
     robots = RobotsTxt.parse(
         "User-agent: one\nRequest-rate: 1/10s\nDisallow: /x\n"
-        "User-agent: two\nRequest-rate: 100/15m\nDisallow: /x\nUser-agent: three\nRequest-rate: 400/1h\nDisallow: /x\nUser-agent: four\n"
-        "Request-rate: 9000/1d\nDisallow: /x\nUser-agent: five\nRequest-rate: 1/10s 1820-1940\n"
-        "Disallow: /x\nUser-agent: six\nDisallow: /\n"
+        "User-agent: two\nRequest-rate: 100/15m\nDisallow: /x\n"
+        "User-agent: three\nRequest-rate: 400/1h\nDisallow: /x\n"
+        "User-agent: four\nRequest-rate: 9000/1d\nDisallow: /x\n"
+        "User-agent: five\nRequest-rate: 1/10s 1820-1940\nDisallow: /x\n"
+        "User-agent: six\nDisallow: /\n"
     )
     assert robots.request_rate(agent) == rate
 
