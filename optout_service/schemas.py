@@ -93,5 +93,16 @@ class RobotsEvaluation(BaseModel):
     sitemaps: list[str] = []
 
 
+class RobotsInfo(BaseModel):
+    origin: str
+    outcome: str  # ok, client_error, server_error, timeout, network_error, ...
+    status: int | None
+    sha256: str | None
+    crawl_delay: float | None
+    request_rate: str | None
+    sitemaps: list[str]
+    groups_for_crawler: int  # robots.txt groups that apply to the crawler (0: none, all allowed)
+
+
 class Health(BaseModel):
     status: Literal["ok"]

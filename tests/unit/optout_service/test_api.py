@@ -453,3 +453,28 @@ async def test_self_check_lenient_inputs(
     )
     assert response.status_code == 200, response.text
     assert response.json()["allowed"] is allowed
+
+
+async def test_robots_info_for_the_crawler(client: httpx.AsyncClient, fakeweb: FakeWeb) -> None:
+    fakeweb.routes["http://info.example.com/robots.txt"] = httpx.Response(
+        200,
+        text="User-agent: ExampleBot\nCrawl-delay: 3\nRequest-rate: 1/5\nDisallow: /x\n"
+        "Sitemap: http://info.example.com/sitemap.xml\n",
+    )
+    response = await client.get(
+        "/v1/robots", params={"url": "http://info.example.com/any/page", "crawler": "ExampleBot"}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["origin"] == "http://info.example.com"
+    assert (body["outcome"], body["status"], body["crawl_delay"]) == ("ok", 200, 5.0)
+    assert body["request_rate"] == "1/5s"
+    assert body["sitemaps"] == ["http://info.example.com/sitemap.xml"]
+    assert body["groups_for_crawler"] == 1
+    listed = await client.get(
+        "/v1/robots", params={"url": "http://streamvault-free.to/", "crawler": "ExampleBot"}
+    )
+    assert listed.status_code == 403
+    assert fakeweb.fetched("http://streamvault-free.to/robots.txt") == 0
+    bad = await client.get("/v1/robots", params={"url": "ftp://x/", "crawler": "ExampleBot"})
+    assert bad.status_code == 422
