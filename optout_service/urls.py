@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
+
+from piracy_lists import normalise_host
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Characters left as they are when re-quoting a path or query: the reserved set, '%' (existing
@@ -38,34 +39,11 @@ class NormalisedURL:
 
 
 def _encode_host(raw: str) -> str:
-    host = raw.strip().rstrip(".").lower()
-    if not host:
-        raise InvalidURL("the URL has no host")
+    # One host grammar for the whole product: the piracy lists' (IDNA per label, RFC limits).
     try:
-        return str(ipaddress.ip_address(host.strip("[]")))
-    except ValueError:
-        pass
-    labels = host.split(".")
-    out: list[str] = []
-    for label in labels:
-        if not label:
-            raise InvalidURL(f"empty label in host {raw!r}")
-        if label.isascii():
-            encoded = label
-        else:
-            try:
-                encoded = label.encode("idna").decode("ascii")
-            except UnicodeError as exc:
-                raise InvalidURL(f"host {raw!r} is not a valid internationalised name") from exc
-        if len(encoded) > 63:
-            raise InvalidURL(f"label longer than 63 characters in host {raw!r}")
-        if not all(c.isalnum() or c in "-_" for c in encoded):
-            raise InvalidURL(f"invalid character in host {raw!r}")
-        out.append(encoded)
-    name = ".".join(out)
-    if len(name) > 253:
-        raise InvalidURL("host name longer than 253 characters")
-    return name
+        return normalise_host(raw.strip("[]") if raw.startswith("[") else raw)
+    except ValueError as exc:
+        raise InvalidURL(f"invalid host {raw!r}: {exc}") from exc
 
 
 def normalise_url(raw: str, *, max_length: int = 8192) -> NormalisedURL:
