@@ -478,3 +478,25 @@ async def test_robots_info_for_the_crawler(client: httpx.AsyncClient, fakeweb: F
     assert fakeweb.fetched("http://streamvault-free.to/robots.txt") == 0
     bad = await client.get("/v1/robots", params={"url": "ftp://x/", "crawler": "ExampleBot"})
     assert bad.status_code == 422
+
+
+async def test_every_public_robots_case_through_the_self_check_endpoint(
+    client: httpx.AsyncClient,
+) -> None:
+    """The acceptance sets are run against POST /v1/robots/evaluate: the same answers there."""
+    from tests.unit.optout_service.robots_cases import CASES
+
+    wrong = []
+    for source, robots, agent, url, allowed in CASES:
+        response = await client.post(
+            "/v1/robots/evaluate",
+            json={
+                "robots_txt_b64": base64.b64encode(robots.encode("utf-8")).decode(),
+                "user_agent": agent,
+                "url": url,
+            },
+        )
+        assert response.status_code == 200, (source, url, response.text)
+        if response.json()["allowed"] is not allowed:
+            wrong.append((source, agent, url))
+    assert wrong == []
