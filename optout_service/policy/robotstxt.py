@@ -97,16 +97,22 @@ class Rule:
     line: int  # 1-based line number in the file
     normalised: str
     priority: int
-    segments: tuple[str, ...]  # the pattern split at '*' (one segment: no wildcard)
+    # The pattern (without a final '$') split at '*'; empty for a plain prefix, whose literal is
+    # `normalised` (no tuple to allocate and track for most rules).
+    segments: tuple[str, ...]
     anchored: bool  # ends with '$'
     rank: int  # sort key: longest pattern first, then allow before disallow, then file order
-    kind: int = 0  # 0: prefix, 1: whole path ('$', no '*'), 2: wildcard
+    kind: int  # 0: prefix, 1: whole path ('$', no '*'), 2: wildcard
+    literal: str  # the part before the first '*' (the whole pattern when there is none)
+    last: str  # the last '*'-separated segment of a wildcard pattern, else ""
 
     @property
     def directive(self) -> str:
         return "allow" if self.allow else "disallow"
 
     def matches(self, path: str) -> bool:
+        if not self.segments:
+            return path.startswith(self.normalised)
         segments = self.segments
         first = segments[0]
         if len(segments) == 1:
@@ -133,7 +139,9 @@ def make_rule(allow: bool, pattern: str, line: int) -> Rule | None:
         return None
     if "*" not in normalised and not normalised.endswith("$"):  # a plain prefix: most rules
         rank = ((1 << 24) - len(normalised)) << 33 | (0 if allow else 1) << 32 | line
-        return Rule(allow, pattern, line, normalised, len(normalised), (normalised,), False, rank)
+        return Rule(
+            allow, pattern, line, normalised, len(normalised), (), False, rank, 0, normalised, ""
+        )
     anchored = normalised.endswith("$")
     body = normalised[:-1] if anchored else normalised
     while "**" in body:
@@ -143,7 +151,20 @@ def make_rule(allow: bool, pattern: str, line: int) -> Rule | None:
     segments = tuple(body.split("*")) if body else ("",)
     rank = ((1 << 24) - len(normalised)) << 33 | (0 if allow else 1) << 32 | line
     kind = 2 if len(segments) > 1 else int(anchored)
-    return Rule(allow, pattern, line, normalised, len(normalised), segments, anchored, rank, kind)
+    last = segments[-1] if kind == 2 else ""
+    return Rule(
+        allow,
+        pattern,
+        line,
+        normalised,
+        len(normalised),
+        segments,
+        anchored,
+        rank,
+        kind,
+        segments[0],
+        last,
+    )
 
 
 @dataclass(slots=True)
@@ -164,10 +185,6 @@ class Match:
 INDEX_CHARS = 3  # rules are filed under the first characters of their literal prefix...
 INDEX_MIN_RULES = 24  # ...when an agent has this many; fewer are simply checked in order
 _RANK = attrgetter("rank")
-
-
-# (0: prefix, 1: whole path, 2: wildcard), literal prefix, last wildcard segment, rule
-Check = tuple[int, str, str, "Rule"]
 
 
 class AgentRules:
@@ -207,49 +224,50 @@ class AgentRules:
         # One C call tells whether any plain-prefix rule can match: when none does, only the
         # '$' and wildcard rules are left to check; when all rules are plain-prefix disallows,
         # it is the whole answer (and the tables below are never built).
-        self._prefixes = tuple(r.segments[0] for r in rules if r.kind == 0)
+        self._prefixes = tuple([r.literal for r in rules if r.kind == 0])
         self._only_disallows = all(r.kind == 0 and not r.allow for r in rules)
-        self._checks: tuple[Check, ...] | None = None
-        self._others: tuple[Check, ...] = ()
-        self._buckets: dict[str, tuple[Check, ...]] | None = None
-        self._short: tuple[Check, ...] = ()
+        self._checks: tuple[Rule, ...] | None = None
+        self._others: tuple[Rule, ...] = ()
+        self._buckets: dict[str, tuple[Rule, ...]] | None = None
+        self._short: tuple[Rule, ...] = ()
 
-    def _prepare(self) -> tuple[Check, ...]:
+    def _prepare(self) -> tuple[Rule, ...]:
         rules = self.rules = tuple(sorted(self.rules, key=_RANK))
-        self._checks = tuple([(r.kind, r.segments[0], r.segments[-1], r) for r in rules])
-        self._others = tuple(c for c in self._checks if c[0] != 0)
+        self._checks = rules
+        self._others = tuple([r for r in rules if r.kind != 0])
         if len(rules) >= INDEX_MIN_RULES:
-            buckets: dict[str, list[Check]] = {}
-            for check in self._checks:
-                if len(check[1]) >= INDEX_CHARS:
-                    buckets.setdefault(check[1][:INDEX_CHARS], [])
-            for check in self._checks:
-                if len(check[1]) >= INDEX_CHARS:
-                    buckets[check[1][:INDEX_CHARS]].append(check)
+            buckets: dict[str, list[Rule]] = {}
+            for rule in rules:
+                if len(rule.literal) >= INDEX_CHARS:
+                    buckets.setdefault(rule.literal[:INDEX_CHARS], [])
+            for rule in rules:
+                if len(rule.literal) >= INDEX_CHARS:
+                    buckets[rule.literal[:INDEX_CHARS]].append(rule)
                 else:
                     for bucket in buckets.values():
-                        bucket.append(check)
-            self._buckets = {key: tuple(checks) for key, checks in buckets.items()}
-            self._short = tuple(c for c in self._checks if len(c[1]) < INDEX_CHARS)
-        return self._checks
+                        bucket.append(rule)
+            self._buckets = {key: tuple(found) for key, found in buckets.items()}
+            self._short = tuple([r for r in rules if len(r.literal) < INDEX_CHARS])
+        return rules
 
     def first(self, path: str) -> Rule | None:
         """The highest-ranked rule matching ``path`` (an already normalised path)."""
-        all_checks = self._checks if self._checks is not None else self._prepare()
+        all_rules = self._checks if self._checks is not None else self._prepare()
         if not path.startswith(self._prefixes):
-            checks = self._others
+            candidates = self._others
         elif self._buckets is None:
-            checks = all_checks
+            candidates = all_rules
         else:
-            checks = self._buckets.get(path[:INDEX_CHARS], self._short)
-        for kind, literal, last, rule in checks:
+            candidates = self._buckets.get(path[:INDEX_CHARS], self._short)
+        for rule in candidates:
+            kind = rule.kind
             if kind == 0:
-                if path.startswith(literal):
+                if path.startswith(rule.literal):
                     return rule
             elif kind == 1:
-                if path == literal:
+                if path == rule.literal:
                     return rule
-            elif path.startswith(literal) and last in path and rule.matches(path):
+            elif path.startswith(rule.literal) and rule.last in path and rule.matches(path):
                 return rule
         return None
 
@@ -367,7 +385,19 @@ class RobotsTxt:
                     else:  # a plain prefix, already in normal form: most rules
                         rank = ((1 << 24) - len(value)) << 33 | (0 if allow else 1) << 32 | number
                         group.rules.append(
-                            Rule(allow, value, number, value, len(value), (value,), False, rank)
+                            Rule(
+                                allow,
+                                value,
+                                number,
+                                value,
+                                len(value),
+                                (),
+                                False,
+                                rank,
+                                0,
+                                value,
+                                "",
+                            )
                         )
             elif code == _SITEMAP:
                 if value:
