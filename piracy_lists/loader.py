@@ -120,12 +120,18 @@ def _ascii_label(label: str) -> str:
         raise ValueError(f"label longer than {MAX_LABEL_LENGTH} characters")
     if not _ASCII_LABEL.fullmatch(label):
         raise ValueError(f"invalid label {label!r}: only a-z, 0-9, '-' and '_' are allowed")
-    if label.startswith("xn--"):
-        try:
-            label[4:].encode("ascii").decode("punycode")
-        except UnicodeError:
-            raise ValueError(f"invalid label {label!r}: not valid punycode") from None
+    if label.startswith("xn--") and not _valid_punycode(label[4:]):
+        raise ValueError(f"invalid label {label!r}: not valid punycode")
     return label
+
+
+def _valid_punycode(encoded: str) -> bool:
+    # The stdlib decoder is lenient: also require non-ASCII output that encodes back the same.
+    try:
+        decoded = encoded.encode("ascii").decode("punycode")
+    except UnicodeError:
+        return False
+    return not decoded.isascii() and decoded.encode("punycode") == encoded.encode("ascii")
 
 
 def parse_list(text: str, path: Path | None = None) -> PiracyList:
@@ -213,15 +219,15 @@ def _domains(raw: object, path: Path | None) -> frozenset[str]:
         except ValueError as exc:
             raise ListFileError(path, f"{where} {entry!r}: {exc}") from None
         if not _is_ip(host):
-            if "." not in host:
-                raise ListFileError(
-                    path, f"{where} {entry!r}: a single label is not a domain that can be listed"
-                )
             if public_suffix(host) == host:
                 raise ListFileError(
                     path,
                     f"{where} {entry!r}: is a public suffix and cannot be listed; "
                     "list the registrable domains under it",
+                )
+            if "." not in host:
+                raise ListFileError(
+                    path, f"{where} {entry!r}: a single label is not a domain that can be listed"
                 )
         domains.add(host)
     return frozenset(domains)

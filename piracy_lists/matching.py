@@ -65,8 +65,7 @@ def host_of(host_or_url: str) -> tuple[str, bool]:
     if value.count(":") == 1:
         value, _, port = value.partition(":")
         _check_port(":" + port, host_or_url)
-    host = normalise_host(value)
-    return host, _is_ip(host)
+    return _normalised(value)
 
 
 def _host_of_url(url: str) -> tuple[str, bool]:
@@ -83,8 +82,14 @@ def _host_of_url(url: str) -> tuple[str, bool]:
     parts.port  # noqa: B018  # raises ValueError for a port that is not a number in range
     if parts.netloc.rpartition("@")[2].startswith("["):
         return normalise_host(f"[{hostname}]"), True
-    host = normalise_host(hostname)
-    return host, _is_ip(host)
+    return _normalised(hostname)
+
+
+@lru_cache(maxsize=16384)
+def _normalised(host: str) -> tuple[str, bool]:
+    # A crawl asks about the same hosts over and over; errors are raised, never cached.
+    normal = normalise_host(host)
+    return normal, _is_ip(normal)
 
 
 def _check_port(rest: str, original: str) -> None:
