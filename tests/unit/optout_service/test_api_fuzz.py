@@ -66,9 +66,7 @@ class SyncClient:
         self.app = create_app(
             make_settings(tmp), fetch_transport=httpx.MockTransport(lambda r: httpx.Response(404))
         )
-        self.lifespan: AbstractAsyncContextManager[None] = self.app.router.lifespan_context(
-            self.app
-        )
+        self.lifespan: AbstractAsyncContextManager[Any] = self.app.router.lifespan_context(self.app)
         self.loop.run_until_complete(self.lifespan.__aenter__())
         self.http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app),
