@@ -61,6 +61,12 @@ class _HeadMetaParser(HTMLParser):
             self.metas.append((name.strip().lower(), values["content"]))
 
 
+def _may_reserve(head_html: str, lower_token: str) -> bool:
+    """False when no meta tag in the head can name robots, TDMRep or our token (skip parsing)."""
+    lower = head_html.lower()
+    return "<meta" in lower and ("robots" in lower or "tdm-" in lower or lower_token in lower)
+
+
 def head_metas(head_html: str) -> list[tuple[str, str]]:
     parser = _HeadMetaParser()
     try:
@@ -103,7 +109,7 @@ def evaluate_observation(
         header_map.get("x-robots-tag", []), Reason.X_ROBOTS_TAG_NOAI, Reason.X_ROBOTS_TAG_NOIMAGEAI
     )
 
-    if head_html:
+    if head_html and _may_reserve(head_html, lower_token):
         metas = head_metas(head_html)
         if any(n == "tdm-reservation" and c.strip() == "1" for n, c in metas):
             reasons.append(Reason.TDMREP_RESERVED)
