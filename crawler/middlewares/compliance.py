@@ -73,7 +73,15 @@ class ComplianceMiddleware:
         self._lock = asyncio.Lock()
         self._last_warning = 0.0
         batch: dict[str, Any] = {
-            "max_batch": settings.getint("COMPLIANCE_BATCH_SIZE", 64),
+            # No more requests than the crawl's concurrency can wait at once: a batch that
+            # size is full and goes out without waiting for the rest of the window.
+            "max_batch": max(
+                1,
+                min(
+                    settings.getint("COMPLIANCE_BATCH_SIZE", 64),
+                    settings.getint("CONCURRENT_REQUESTS", 16) or 64,
+                ),
+            ),
             "max_delay": settings.getfloat("COMPLIANCE_BATCH_DELAY", 0.002),
             "retries": settings.getint("COMPLIANCE_SERVICE_RETRIES", 3),
             "backoff": settings.getfloat("COMPLIANCE_SERVICE_BACKOFF", 0.5),
