@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 MISSING_API_KEY = "an API key is required: send 'Authorization: Bearer <key>'"
 UNKNOWN_API_KEY = "unknown API key"
 SCOPE_REQUIRED = "this API key lacks the {scope!r} scope"
@@ -9,3 +11,24 @@ BODY_TOO_LARGE = "request body larger than {limit} bytes"
 TOO_MANY_URLS = "at most {limit} URLs per request"
 UNKNOWN_DECISION = "unknown decision id"
 EXPORT_NEEDS_AUDIT = "exporting without a job filter needs the 'audit' scope"
+
+
+def json_safe(value: object, *, max_chars: int = 200, depth: int = 0) -> object:
+    """A JSON-encodable copy of ``value`` for error messages: non-finite floats and unknown types
+    become strings, long strings are cut, deep or long containers are shortened."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return value if len(value) <= max_chars else value[:max_chars] + "..."
+    if depth >= 4:
+        return "..."
+    if isinstance(value, dict):
+        items = list(value.items())[:20]
+        return {
+            str(k)[:max_chars]: json_safe(v, max_chars=max_chars, depth=depth + 1) for k, v in items
+        }
+    if isinstance(value, list | tuple):
+        return [json_safe(v, max_chars=max_chars, depth=depth + 1) for v in list(value)[:20]]
+    return json_safe(str(value), max_chars=max_chars, depth=depth)

@@ -8,16 +8,26 @@ from contextlib import asynccontextmanager
 
 import httpx
 from anyio import to_thread
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from optout_service import __version__
 from optout_service.api.main import api_router
 from optout_service.config import Settings, get_settings
 from optout_service.db import upgrade_to_head
+from optout_service.errors import json_safe
 from optout_service.limits import BodySizeLimitMiddleware
 from optout_service.services import Services
 
 logger = logging.getLogger(__name__)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    # The default handler echoes each bad input as JSON and fails (500) on values such as the
+    # Infinity that Python's JSON parser accepts; render them safely and briefly instead.
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return JSONResponse(status_code=422, content={"detail": json_safe(errors)})
 
 
 def create_app(
@@ -49,5 +59,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api.max_body_bytes)
+    app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(api_router)
     return app

@@ -500,3 +500,20 @@ async def test_every_public_robots_case_through_the_self_check_endpoint(
         if response.json()["allowed"] is not allowed:
             wrong.append((source, agent, url))
     assert wrong == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"crawler": Infinity}',
+        b'{"crawler": NaN, "job": -Infinity, "urls": [Infinity]}',
+        b'{"robots_txt": "' + b"x" * 5000 + b'", "user_agent": 5, "url": 1e999}',
+    ],
+)
+async def test_validation_errors_render_any_input(client: httpx.AsyncClient, body: bytes) -> None:
+    for path in ("/v1/decisions", "/v1/robots/evaluate", "/v1/observations"):
+        response = await client.post(
+            path, content=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 422, response.text
+        assert len(response.content) < 20_000  # inputs are echoed briefly, never whole

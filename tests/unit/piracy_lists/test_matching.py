@@ -93,9 +93,7 @@ NEAR_MISSES = [
 
 
 @pytest.mark.parametrize(("listed", "query", "expected"), MATCHES)
-def test_listed_domains_and_their_subdomains_match(
-    listed: str, query: str, expected: str
-) -> None:
+def test_listed_domains_and_their_subdomains_match(listed: str, query: str, expected: str) -> None:
     assert matched(listed, query) == expected
 
 
