@@ -18,10 +18,22 @@ from crawler.optout_client import ServiceError, ServiceRejected
 T = TypeVar("T")
 R = TypeVar("R")
 
+# Rejections caused by what was sent (bad item, batch too large), which splitting can cure; a
+# rejected API key (401/403) fails every item alike, so the batch is not split for it.
+_CONTENT_REJECTIONS = frozenset({400, 413, 422})
+
 Sender = Callable[[Sequence[T]], Awaitable[Sequence[R]]]
 
 
 class Batcher(Generic[T, R]):
+    """Collects items submitted concurrently and sends them together with ``send(items)``.
+
+    ``send`` answers one result per item, in order. A batch goes out when ``max_batch`` items
+    wait, or ``max_delay`` seconds after the first of them arrived. A transient
+    :class:`ServiceError` is retried ``retries`` times, the pause starting at ``backoff``
+    seconds and doubling up to ``max_backoff``; ``on_retry(error, attempt)`` is told each time.
+    """
+
     def __init__(
         self,
         send: Sender[T, R],
@@ -72,7 +84,7 @@ class Batcher(Generic[T, R]):
         try:
             results = await self._call([item for item, _ in live])
         except ServiceRejected as exc:
-            if len(live) > 1:
+            if len(live) > 1 and exc.status in _CONTENT_REJECTIONS:
                 # One bad item (say a URL the service cannot normalise) must not sink the
                 # others: each is sent on its own, and only what the service rejects fails.
                 await asyncio.gather(*(self._run([pair]) for pair in live))

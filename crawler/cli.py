@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import uuid
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +14,12 @@ from rich.console import Console
 
 from crawler.report import crawler_side_refusals, render_table
 from crawler.runner import CrawlConfig, CrawlResult, run_crawl
+
+
+class OutputFormat(StrEnum):
+    WARC = "warc"
+    JSONL = "jsonl"
+
 
 app = typer.Typer(add_completion=False, help=__doc__)
 console = Console(width=None if Console().is_terminal else 150)
@@ -74,7 +81,9 @@ def crawl(
     output: Annotated[
         Path | None, typer.Option(help="output directory (default out/<job>)")
     ] = None,
-    format: Annotated[str, typer.Option("--format", help="warc or jsonl")] = "warc",
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="file format of the kept pages")
+    ] = OutputFormat.WARC,
     service_url: Annotated[
         str, typer.Option(envvar="COMPLIANCE_SERVICE_URL", help="served service; empty: embedded")
     ] = "",
@@ -88,7 +97,8 @@ def crawl(
         bool, typer.Option(help="embedded: let the service fetch from private/loopback addresses")
     ] = False,
     piracy_list: Annotated[
-        list[Path] | None, typer.Option(help="embedded: piracy list file (repeatable)")
+        list[Path] | None,
+        typer.Option(exists=True, dir_okay=False, help="embedded: piracy list file (repeatable)"),
     ] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="extra Scrapy setting NAME=VALUE (repeatable)")
@@ -99,8 +109,6 @@ def crawl(
     start = list(urls or []) + (_read_seeds(seeds) if seeds else [])
     if not start:
         raise typer.BadParameter("give start URLs as arguments or with --seeds", param_hint="URLS")
-    if format not in ("warc", "jsonl"):
-        raise typer.BadParameter("must be warc or jsonl", param_hint="--format")
     if service_url and not api_key:
         raise typer.BadParameter(
             "a served service needs an API key (--api-key or COMPLIANCE_API_KEY)",
@@ -116,7 +124,7 @@ def crawl(
         seeds=start,
         job=job_id,
         output_dir=output or Path("out") / job_id,
-        output_format=format,  # type: ignore[arg-type]
+        output_format=output_format.value,
         max_pages=max_pages,
         max_depth=max_depth,
         service_url=service_url,

@@ -9,6 +9,7 @@ Exceptions::
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,30 +50,48 @@ class ObservationResult:
 
 
 class ServiceError(Exception):
-    """No usable answer from the service."""
+    """No usable answer from the service.
 
-    transient = True
+    ``transient`` tells whether trying again may help: true for network errors, timeouts, 5xx,
+    429 and malformed answers; false for :class:`ServiceRejected` and for a client that could
+    not be started at all.
+    """
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class ServiceRejected(ServiceError):
-    """The service refused the call (a 4xx other than 429)."""
-
-    transient = False
+    """The service refused the call (a 4xx other than 429): the same call would fail again."""
 
     def __init__(self, status: int, detail: str) -> None:
-        super().__init__(f"service answered {status}: {detail}")
+        super().__init__(f"service answered {status}: {detail}", transient=False)
         self.status = status
         self.detail = detail
 
 
 class OptOutClient(Protocol):
-    async def decide(self, crawler: str, job: str, urls: Sequence[str]) -> list[Decision]: ...
+    """What the crawler needs from the service; answers come back in the order asked.
 
-    async def observe(self, observations: Sequence[Observation]) -> list[ObservationResult]: ...
+    Every method raises :class:`ServiceError` when it has no usable answer.
+    """
 
-    async def export_log(self, job: str, dest: Path) -> int: ...
+    async def decide(self, crawler: str, job: str, urls: Sequence[str]) -> list[Decision]:
+        """POST /v1/decisions: one decision per URL, logged by the service before it answers."""
+        ...
 
-    async def aclose(self) -> None: ...
+    async def observe(self, observations: Sequence[Observation]) -> list[ObservationResult]:
+        """POST /v1/observations: keep or discard each fetched response."""
+        ...
+
+    async def export_log(self, job: str, dest: Path) -> int:
+        """Stream the decision log of ``job`` (JSONL) to ``dest``; return the records written."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections; the client is unusable afterwards."""
+        ...
 
 
 def _reasons(value: Any) -> tuple[str, ...]:
@@ -160,7 +179,12 @@ class HttpOptOutClient:
                 raise ServiceError(f"malformed decision: {item!r}")
             if item.get("url") != url:
                 raise ServiceError("the service answered decisions out of order")
-            if delay is not None and (not isinstance(delay, int | float) or delay < 0):
+            if delay is not None and (
+                isinstance(delay, bool)
+                or not isinstance(delay, int | float)
+                or not math.isfinite(delay)
+                or delay < 0
+            ):
                 raise ServiceError(f"malformed crawl delay: {delay!r}")
             decisions.append(
                 Decision(
@@ -207,10 +231,15 @@ class HttpOptOutClient:
         return results
 
     async def export_log(self, job: str, dest: Path) -> int:
-        """Stream the decision log of ``job`` to ``dest`` (JSONL); return the number of records."""
-        lines = 0
+        """Stream the decision log of ``job`` to ``dest`` (JSONL); return the number of records.
+
+        The bytes are written as the service sent them (an auditor may hash the file), first
+        to ``<dest>.partial``, which replaces ``dest`` only once the whole export has arrived.
+        """
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(dest.name + ".partial")
+        lines = 0
+        last = b"\n"
         try:
             async with self._client.stream(
                 "GET", "/v1/audit/export", params={"format": "jsonl", "job": job}
@@ -219,12 +248,20 @@ class HttpOptOutClient:
                     await response.aread()
                     self._check(response)
                 with partial.open("wb") as out:
-                    async for line in response.aiter_lines():
-                        if line.strip():
-                            out.write(line.encode() + b"\n")
-                            lines += 1
+                    async for chunk in response.aiter_bytes():
+                        if chunk:
+                            out.write(chunk)
+                            lines += chunk.count(b"\n")
+                            last = chunk[-1:]
+                    if last != b"\n":  # the last record had no line end: complete it
+                        out.write(b"\n")
+                        lines += 1
         except httpx.HTTPError as exc:
+            partial.unlink(missing_ok=True)
             raise ServiceError(f"{type(exc).__name__}: {exc}") from exc
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         partial.replace(dest)
         return lines
 

@@ -14,6 +14,8 @@ from rich.table import Table
 
 @dataclass
 class HostRow:
+    """What happened on one host: decisions asked, responses observed, refusals by reason."""
+
     host: str
     asked: int = 0
     allowed: int = 0
@@ -25,6 +27,7 @@ class HostRow:
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:
+    """The records of an exported decision log (JSONL); none when the file does not exist."""
     if not path.exists():
         return []
     records = []
@@ -35,9 +38,13 @@ def read_log(path: Path) -> list[dict[str, Any]]:
 
 
 def host_rows(records: Iterable[Mapping[str, Any]]) -> list[HostRow]:
+    """One row per host, sorted by host; a refusal is counted under its first reason."""
     rows: dict[str, HostRow] = {}
     for record in records:
-        row = rows.setdefault(str(record.get("host", "?")), HostRow(str(record.get("host", "?"))))
+        if record.get("type") not in ("decision", "observation"):
+            continue  # a record type added to the export later: not counted here
+        host = str(record.get("host") or "?")
+        row = rows.setdefault(host, HostRow(host))
         reasons = record.get("reasons") or ["?"]
         if record.get("type") == "decision":
             row.asked += 1
@@ -70,35 +77,37 @@ def crawler_side_refusals(stats: Mapping[str, Any]) -> Counter[str]:
     return counts
 
 
-def render_table(rows: list[HostRow], title: str = "Compliance by host") -> Table:
-    table = Table(title=title)
-    for column in ("host", "asked", "allowed", "denied", "fetched", "kept", "discarded"):
-        table.add_column(column, justify="left" if column == "host" else "right")
-    table.add_column("refusals by reason")
+_COUNTS = ("asked", "allowed", "denied", "fetched", "kept", "discarded")
+
+
+def totals(rows: Iterable[HostRow]) -> HostRow:
+    """One row adding up every host."""
     total = HostRow("total")
     for row in rows:
-        table.add_row(
-            row.host,
-            str(row.asked),
-            str(row.allowed),
-            str(row.denied),
-            str(row.fetched),
-            str(row.kept),
-            str(row.discarded),
-            ", ".join(f"{reason} x{count}" for reason, count in sorted(row.refusals.items())),
-        )
-        for name in ("asked", "allowed", "denied", "fetched", "kept", "discarded"):
+        for name in _COUNTS:
             setattr(total, name, getattr(total, name) + getattr(row, name))
         total.refusals.update(row.refusals)
+    return total
+
+
+def build_report(log_path: Path, stats: Mapping[str, Any]) -> tuple[list[HostRow], Counter[str]]:
+    """Per-host rows from the exported log, and the refusals the crawler made on its own."""
+    return host_rows(read_log(log_path)), crawler_side_refusals(stats)
+
+
+def _cells(row: HostRow) -> list[str]:
+    refusals = ", ".join(f"{reason} x{count}" for reason, count in sorted(row.refusals.items()))
+    return [row.host, *(str(getattr(row, name)) for name in _COUNTS), refusals]
+
+
+def render_table(rows: list[HostRow], title: str = "Compliance by host") -> Table:
+    """A rich table of ``rows`` followed by their totals."""
+    table = Table(title=title)
+    for column in ("host", *_COUNTS):
+        table.add_column(column, justify="left" if column == "host" else "right")
+    table.add_column("refusals by reason")
+    for row in rows:
+        table.add_row(*_cells(row))
     table.add_section()
-    table.add_row(
-        "total",
-        str(total.asked),
-        str(total.allowed),
-        str(total.denied),
-        str(total.fetched),
-        str(total.kept),
-        str(total.discarded),
-        ", ".join(f"{reason} x{count}" for reason, count in sorted(total.refusals.items())),
-    )
+    table.add_row(*_cells(totals(rows)), style="bold")
     return table

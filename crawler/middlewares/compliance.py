@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
 
+    from crawler.embedded import EmbeddedService
+
 logger = logging.getLogger(__name__)
 
 ClientFactory = Callable[[], Awaitable[OptOutClient]]
@@ -49,6 +51,12 @@ _HEAD_END = re.compile(rb"</head\s*>", re.IGNORECASE)
 
 
 class ComplianceMiddleware:
+    """Downloader middleware: decide before, observe after, refuse on any doubt.
+
+    ``client_factory`` (an async callable returning an :class:`OptOutClient`) replaces the
+    client built from the settings, for tests; it is called once, on first use.
+    """
+
     def __init__(
         self,
         crawler: Crawler,
@@ -69,7 +77,7 @@ class ComplianceMiddleware:
         self._client_factory = client_factory or self._default_client_factory
         self._client: OptOutClient | None = None
         self._client_error: ServiceError | None = None
-        self._embedded: Any = None
+        self._embedded: EmbeddedService | None = None
         self._lock = asyncio.Lock()
         self._last_warning = 0.0
         batch: dict[str, Any] = {
@@ -82,7 +90,7 @@ class ComplianceMiddleware:
                     settings.getint("CONCURRENT_REQUESTS", 16) or 64,
                 ),
             ),
-            "max_delay": settings.getfloat("COMPLIANCE_BATCH_DELAY", 0.002),
+            "max_delay": settings.getfloat("COMPLIANCE_BATCH_DELAY", 0.01),
             "retries": settings.getint("COMPLIANCE_SERVICE_RETRIES", 3),
             "backoff": settings.getfloat("COMPLIANCE_SERVICE_BACKOFF", 0.5),
             "on_retry": self._on_retry,
@@ -108,14 +116,15 @@ class ComplianceMiddleware:
             )
         from crawler.embedded import EmbeddedService
 
-        self._embedded = EmbeddedService(
+        embedded = EmbeddedService(
             self._settings.get("COMPLIANCE_EMBEDDED_DATABASE_URL")
             or "sqlite:///var/optout.sqlite3",
             self.token,
             self._settings.getdict("COMPLIANCE_EMBEDDED_SETTINGS"),
         )
-        embedded: EmbeddedService = self._embedded
-        return await embedded.start(timeout=max(timeout, 30.0))
+        client = await embedded.start(timeout=max(timeout, 30.0))
+        self._embedded = embedded
+        return client
 
     async def _get_client(self) -> OptOutClient:
         if self._client is not None:
@@ -129,7 +138,9 @@ class ComplianceMiddleware:
                 except Exception as exc:
                     logger.error("cannot start the opt-out client: %s", exc, exc_info=True)
                     # Not retried: every request of this crawl is refused from now on.
-                    self._client_error = ServiceRejected(0, f"client start-up failed: {exc}")
+                    self._client_error = ServiceError(
+                        f"the opt-out client could not be started: {exc}", transient=False
+                    )
                     raise self._client_error from exc
         return self._client
 
@@ -147,14 +158,22 @@ class ComplianceMiddleware:
 
     def _on_retry(self, error: Exception, attempt: int) -> None:
         self.stats.inc_value("compliance/service_retries")
+        self._warn("opt-out service call failed (retry %d follows): %s", attempt, error)
+
+    def _warn(self, message: str, *args: object) -> None:
+        # Service trouble hits every request in flight at once: one warning per 5 s is enough,
+        # the stats count every occurrence.
         now = time.monotonic()
         if now - self._last_warning > 5:
             self._last_warning = now
-            logger.warning("opt-out service call failed (retry %d): %s", attempt, error)
+            logger.warning(message, *args)
 
     # before the fetch ---------------------------------------------------------------------
     async def process_request(self, request: Request) -> None:
         self.stats.inc_value("compliance/requests")
+        # A redirect copies its source's meta: that decision was for another URL.
+        request.meta.pop("compliance_decision_id", None)
+        request.meta.pop("compliance_reasons", None)
         if urlparse_cached(request).scheme not in ("http", "https"):
             self._refuse("deny", CrawlerReason.UNSUPPORTED_SCHEME, request)
         try:
@@ -168,6 +187,7 @@ class ComplianceMiddleware:
             self._refuse("deny", CrawlerReason.SERVICE_UNAVAILABLE, request, repr(exc))
         self.stats.inc_value(f"compliance/{decision.decision}/{decision.reasons[0]}")
         if decision.decision != "allow":
+            logger.debug("deny %s: %s", request.url, ", ".join(decision.reasons))
             raise IgnoreRequest(f"denied by the opt-out service: {', '.join(decision.reasons)}")
         request.meta["compliance_decision_id"] = decision.id
         request.meta["compliance_reasons"] = list(decision.reasons)
@@ -203,6 +223,7 @@ class ComplianceMiddleware:
             self._refuse("discard", CrawlerReason.SERVICE_UNAVAILABLE, request, repr(exc))
         self.stats.inc_value(f"compliance/{result.outcome}/{result.reasons[0]}")
         if result.outcome != "keep":
+            logger.debug("discard %s: %s", request.url, ", ".join(result.reasons))
             raise IgnoreRequest(f"discarded by the opt-out service: {', '.join(result.reasons)}")
         request.meta["compliance_outcome"] = list(result.reasons)
         return response
@@ -228,31 +249,42 @@ class ComplianceMiddleware:
         )
 
     def _head(self, response: Response, content_type: str | None) -> str | None:
-        is_html = "html" in (content_type or "").lower()
-        if not is_html and not isinstance(response, TextResponse):
+        """The HTML up to and including ``</head>``, within the first HEAD_MAX_BYTES bytes."""
+        if "html" not in (content_type or "").lower():
             return None
         start = response.body[: self.head_max_bytes]
         end = _HEAD_END.search(start)
         head = start[: end.end()] if end else start
         encoding = response.encoding if isinstance(response, TextResponse) else "utf-8"
-        return head.decode(encoding, errors="replace") if is_html else None
+        try:
+            return head.decode(encoding, errors="replace")
+        except LookupError:  # an encoding Python does not know
+            return head.decode("utf-8", errors="replace")
 
     # outcomes -----------------------------------------------------------------------------
     def _refuse(
         self, decision: str, reason: CrawlerReason, request: Request, detail: str = ""
     ) -> NoReturn:
         self.stats.inc_value(f"compliance/{decision}/{reason.value}")
-        logger.debug("%s %s: %s %s", decision, request.url, reason.value, detail)
+        if reason in (CrawlerReason.SERVICE_UNAVAILABLE, CrawlerReason.SERVICE_REJECTED):
+            self._warn("%s %s (%s): %s", decision, request.url, reason.value, detail)
+        else:
+            logger.debug("%s %s: %s %s", decision, request.url, reason.value, detail)
         raise IgnoreRequest(f"{decision} ({reason.value}) {detail}".strip())
 
     async def spider_closed(self) -> None:
+        """Flush what is pending, export the job's decision log if asked, then close."""
         await self._decisions.aclose()
         await self._observations.aclose()
-        if self._client is None:
+        client, self._client = self._client, None
+        # A request arriving after this (there should be none) is refused, not served by a
+        # second embedded service.
+        self._client_error = ServiceError("the crawl is closing", transient=False)
+        if client is None:
             return
         try:
             if self.log_export:
-                count = await self._client.export_log(self.job, Path(self.log_export))
+                count = await client.export_log(self.job, Path(self.log_export))
                 self.stats.set_value("compliance/log_export_records", count)
                 logger.info(
                     "decision log of job %s exported to %s (%d records)",
@@ -260,10 +292,14 @@ class ComplianceMiddleware:
                     self.log_export,
                     count,
                 )
-        except ServiceError as exc:
-            logger.error("could not export the decision log: %s", exc)
+        except Exception as exc:
+            logger.error("could not export the decision log to %s: %s", self.log_export, exc)
             self.stats.set_value("compliance/log_export_error", str(exc))
         finally:
-            await self._client.aclose()
-            if self._embedded is not None:
-                await self._embedded.stop()
+            await client.aclose()
+            embedded, self._embedded = self._embedded, None
+            if embedded is not None:
+                try:
+                    await embedded.stop()
+                except Exception:
+                    logger.exception("the embedded opt-out service failed to shut down")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from http import HTTPStatus
 from io import BytesIO
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -16,10 +17,26 @@ from warcio.warcwriter import WARCWriter
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
-_REASONS = {200: "OK", 203: "Non-Authoritative Information", 206: "Partial Content"}
+# Headers that described the bytes on the wire, not the body as stored (Scrapy has undone the
+# chunking, and any Content-Encoding it decoded it also removed from the headers); the stored
+# record gets its own Content-Length.
+_WIRE_HEADERS = frozenset({"content-length", "transfer-encoding"})
+
+
+def _reason_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
 
 
 class OutputPipeline:
+    """Writes each item to ``COMPLIANCE_OUTPUT_DIR`` as ``pages.warc.gz`` or ``pages.jsonl``.
+
+    Items reach it only after the service said ``keep``: a discarded response raised
+    ``IgnoreRequest`` in the downloader and never became an item.
+    """
+
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.directory = Path(crawler.settings.get("COMPLIANCE_OUTPUT_DIR") or "out")
@@ -65,10 +82,14 @@ class OutputPipeline:
         assert self._file is not None
         if self._warc is not None:
             status = int(data["status"])
+            headers = [
+                (str(k), str(v))
+                for k, v in data.get("headers", [])
+                if str(k).lower() not in _WIRE_HEADERS
+            ]
+            headers.append(("Content-Length", str(len(body))))
             http_headers = StatusAndHeaders(
-                f"{status} {_REASONS.get(status, 'OK')}",
-                [(str(k), str(v)) for k, v in data.get("headers", [])],
-                protocol="HTTP/1.1",
+                f"{status} {_reason_phrase(status)}", headers, protocol="HTTP/1.1"
             )
             record = self._warc.create_warc_record(
                 data["url"],

@@ -123,3 +123,46 @@ async def test_a_rejected_batch_is_split_so_only_the_bad_item_fails() -> None:
     ]
     assert calls[0] == [10, 11, 12, 13, 14, 15]
     assert sorted(len(c) for c in calls[1:]) == [1] * 6
+
+
+async def test_a_rejected_api_key_fails_the_batch_without_splitting_it() -> None:
+    calls = 0
+
+    async def unauthorised(items: Sequence[int]) -> list[int]:
+        nonlocal calls
+        calls += 1
+        raise ServiceRejected(401, "unknown API key")
+
+    batcher: Batcher[int, int] = Batcher(unauthorised, max_batch=8)
+    results = await asyncio.gather(*(batcher.submit(i) for i in range(6)), return_exceptions=True)
+    assert all(isinstance(r, ServiceRejected) for r in results)
+    assert calls == 1
+
+
+async def test_backoff_doubles_up_to_its_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    pauses: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def record(delay: float) -> None:
+        pauses.append(delay)
+        await real_sleep(0)
+
+    async def down(items: Sequence[int]) -> list[int]:
+        raise ServiceError("down")
+
+    batcher: Batcher[int, int] = Batcher(down, retries=5, backoff=1.0, max_backoff=5.0)
+    monkeypatch.setattr("crawler.batching.asyncio.sleep", record)
+    with pytest.raises(ServiceError):
+        await batcher.submit(1)
+    assert pauses == [1.0, 2.0, 4.0, 5.0, 5.0]
+
+
+async def test_a_full_batch_goes_out_without_waiting_for_the_delay() -> None:
+    async def echo(items: Sequence[int]) -> list[int]:
+        return list(items)
+
+    batcher: Batcher[int, int] = Batcher(echo, max_batch=4, max_delay=60)
+    results = await asyncio.wait_for(
+        asyncio.gather(*(batcher.submit(i) for i in range(4))), timeout=5
+    )
+    assert results == [0, 1, 2, 3]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -10,10 +11,10 @@ from typing import Any
 
 import pytest
 from scrapy import Request
-from scrapy.core.downloader import Slot
+from scrapy.core.downloader import Downloader, Slot
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse, Response
-from scrapy.settings import Settings
+from scrapy.settings import SETTINGS_PRIORITIES, Settings
 from scrapy.utils.test import get_crawler
 
 from crawler.addon import ComplianceAddon
@@ -146,7 +147,8 @@ async def test_client_start_failure_denies_everything() -> None:
         "deny",
         "deny",
     ]
-    assert stats(mw)["compliance/deny/service.rejected"] == 2
+    assert stats(mw)["compliance/deny/service.unavailable"] == 2
+    assert "compliance/service_retries" not in stats(mw)  # a broken start is not retried
 
 
 async def test_non_http_schemes_are_refused_locally() -> None:
@@ -158,16 +160,45 @@ async def test_non_http_schemes_are_refused_locally() -> None:
 
 
 async def test_allowed_request_carries_its_decision_and_the_slot_obeys_the_crawl_delay() -> None:
-    mw = build(FakeClient(delay=2.5), DOWNLOAD_DELAY=0.5)
-    slot = Slot(8, 0.5, 0.5)
-    mw.crawler.engine = SimpleNamespace(
+    # No download handlers: nothing is downloaded, and none leaves a session open.
+    mw = build(
+        FakeClient(delay=2.5), DOWNLOAD_DELAY=0.5, DOWNLOAD_HANDLERS={"http": None, "https": None}
+    )
+    downloader = Downloader(mw.crawler)  # the real one: _get_slot's 2.19 signature, Slot fields
+    mw.crawler.engine = SimpleNamespace(downloader=downloader)  # type: ignore[assignment]
+    try:
+        request = Request("http://h.test/a")
+        await mw.process_request(request)
+        assert request.meta["compliance_decision_id"] == "d-http://h.test/a"
+        assert request.meta["compliance_reasons"] == ["robots.allowed"]
+        slot = downloader.slots["h.test"]
+        assert (slot.delay, slot.jitter) == (2.5, 0.0)
+        assert slot.download_delay() == 2.5
+        # Another host keeps the crawl's own delay and jitter.
+        _, other = downloader._get_slot(Request("http://other.test/"))
+        assert (other.delay, other.jitter) == (0.5, 0.5)
+    finally:
+        downloader.close()
+
+
+async def test_a_crawl_delay_never_shortens_a_longer_download_delay() -> None:
+    mw = build(FakeClient(delay=1.0), DOWNLOAD_DELAY=3.0)
+    slot = Slot(8, 3.0, 0.5)
+    mw.crawler.engine = SimpleNamespace(  # type: ignore[assignment]
         downloader=SimpleNamespace(_get_slot=lambda request: ("h.test", slot))
-    )  # type: ignore[assignment]
-    request = Request("http://h.test/a")
-    await mw.process_request(request)
-    assert request.meta["compliance_decision_id"] == "d-http://h.test/a"
-    assert (slot.delay, slot.jitter) == (2.5, 0.0)
-    assert slot.download_delay() == 2.5
+    )
+    await mw.process_request(Request("http://h.test/a"))
+    assert slot.delay == 3.0
+
+
+async def test_no_crawl_delay_leaves_the_slot_alone() -> None:
+    mw = build(FakeClient(delay=None))
+    touched: list[Request] = []
+    mw.crawler.engine = SimpleNamespace(  # type: ignore[assignment]
+        downloader=SimpleNamespace(_get_slot=touched.append)
+    )
+    await mw.process_request(Request("http://h.test/a"))
+    assert touched == []
 
 
 def response(
@@ -256,3 +287,79 @@ async def test_an_unexpected_client_failure_is_refused_and_counted() -> None:
     mw = build(Broken())
     assert await decide(mw, "http://h.test/a") == "deny"
     assert stats(mw)["compliance/deny/service.unavailable"] == 1
+
+
+def test_addon_gives_the_crawl_one_job_id_unless_one_is_set() -> None:
+    generated = Settings()
+    ComplianceAddon().update_settings(generated)
+    job = generated.get("COMPLIANCE_JOB")
+    assert job.startswith("job-")
+    assert len(job) > len("job-")
+    assert generated.getpriority("COMPLIANCE_JOB") == SETTINGS_PRIORITIES["addon"]
+    other = Settings()
+    ComplianceAddon().update_settings(other)
+    assert other.get("COMPLIANCE_JOB") != job
+    given = Settings({"COMPLIANCE_JOB": "nightly-7"})
+    ComplianceAddon().update_settings(given)
+    assert given.get("COMPLIANCE_JOB") == "nightly-7"
+
+
+def test_addon_forces_robots_off_even_from_the_command_line() -> None:
+    settings = Settings()
+    settings.set("ROBOTSTXT_OBEY", True, priority="cmdline")
+    ComplianceAddon().update_settings(settings)
+    assert settings.getbool("ROBOTSTXT_OBEY") is False
+
+
+def test_addon_warns_when_the_user_agent_lacks_the_token(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = Settings()
+    settings.set("USER_AGENT", "Mozilla/5.0", priority="project")
+    ComplianceAddon().update_settings(settings)
+    assert settings.get("USER_AGENT") == "Mozilla/5.0"
+    assert any("ExampleBot" in r.getMessage() for r in caplog.records)
+
+
+def test_addon_defaults_do_not_leak_between_crawls() -> None:
+    first = Settings()
+    ComplianceAddon().update_settings(first)
+    first["COMPLIANCE_EMBEDDED_SETTINGS"]["fetch"] = {"allow_private_networks": True}
+    second = Settings()
+    ComplianceAddon().update_settings(second)
+    assert second.getdict("COMPLIANCE_EMBEDDED_SETTINGS") == {}
+
+
+async def test_redirect_targets_and_responses_get_their_own_decision_and_observation() -> None:
+    client = FakeClient()
+    mw = build(client)
+    first = Request("http://h.test/old")
+    await mw.process_request(first)
+    # RedirectMiddleware copies the meta, decision id included, into the new request.
+    target = first.replace(url="http://h.test/private/new")
+    assert target.meta["compliance_decision_id"] == "d-http://h.test/old"
+    with pytest.raises(IgnoreRequest):
+        await mw.process_request(target)
+    assert client.decide_calls[-1] == ["http://h.test/private/new"]
+    assert "compliance_decision_id" not in target.meta
+
+
+async def test_the_observation_reports_the_final_url_and_no_head_for_non_html() -> None:
+    client = FakeClient()
+    mw = build(client, COMPLIANCE_HEAD_MAX_BYTES=16)
+    request = Request("http://h.test/a", meta={"compliance_decision_id": "d1"})
+    html = HtmlResponse(
+        "http://h.test/a2",
+        body=b"<HTML><HEAD><title>long title</title></HEAD>",
+        headers={"Content-Type": "text/html"},
+    )
+    await mw.process_response(request, html)
+    image = Response("http://h.test/i.png", body=b"\x89PNG", headers={"Content-Type": "image/png"})
+    await mw.process_response(request, image)
+    first, second = client.observed
+    assert (first.url, first.final_url) == ("http://h.test/a", "http://h.test/a2")
+    assert first.head_html == "<HTML><HEAD><tit"  # capped before </head> was found
+    assert second.head_html is None
+    assert second.content_type == "image/png"
+    assert (second.length, second.sha256) == (4, hashlib.sha256(b"\x89PNG").hexdigest())
+    assert stats(mw)["compliance/responses"] == 2

@@ -196,3 +196,84 @@ async def test_export_streams_to_a_file(tmp_path: Path) -> None:
             "j", tmp_path / "x"
         )
     assert not (tmp_path / "x").exists()
+
+
+async def test_export_keeps_the_bytes_and_completes_a_last_line(tmp_path: Path) -> None:
+    raw = '{"type": "decision", "url": "http://a.test/é"}\n{"type": "observation"}'.encode()
+    dest = tmp_path / "log.jsonl"
+    count = await client(lambda r: httpx.Response(200, content=raw)).export_log("j", dest)
+    assert count == 2
+    assert dest.read_bytes() == raw + b"\n"
+
+
+def files_in(directory: Path) -> list[Path]:
+    return list(directory.iterdir())
+
+
+async def test_a_broken_export_leaves_no_file(tmp_path: Path) -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    dest = tmp_path / "log.jsonl"
+    with pytest.raises(ServiceError) as info:
+        await client(fail).export_log("j", dest)
+    assert info.value.transient
+    assert files_in(tmp_path) == []
+
+
+@pytest.mark.parametrize("delay", [True, "1", float("inf")])
+async def test_odd_crawl_delays_are_malformed(delay: object) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = {
+            "decisions": [
+                {
+                    "id": "x",
+                    "url": "http://a.test/",
+                    "decision": "allow",
+                    "reasons": ["r"],
+                    "crawl_delay": delay,
+                }
+            ]
+        }
+        return httpx.Response(
+            200, content=json.dumps(body).encode(), headers={"content-type": "application/json"}
+        )
+
+    with pytest.raises(ServiceError):
+        await client(handler).decide("ExampleBot", "j", ["http://a.test/"])
+
+
+async def test_an_out_of_order_observation_answer_is_refused() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, json={"results": [{"decision_id": "other", "outcome": "keep", "reasons": ["r"]}]}
+        )
+
+    observation = Observation("d1", "http://a.test/", "http://a.test/", 200, (), None, 0, "", None)
+    with pytest.raises(ServiceError):
+        await client(handler).observe([observation])
+
+
+async def test_the_embedded_client_talks_to_an_asgi_app_without_proxies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("http_proxy", "http://proxy.invalid:3128")
+    seen: list[dict[str, object]] = []
+
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        seen.append(scope)
+        assert callable(send)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b'{"results": []}'})
+
+    embedded = HttpOptOutClient.for_asgi_app(app, "k")
+    assert await embedded.observe([]) == []
+    assert seen[0]["path"] == "/v1/observations"
+    assert dict(seen[0]["headers"])[b"authorization"] == b"Bearer k"  # type: ignore[call-overload]
+    await embedded.aclose()

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+from pathlib import Path
+
+from rich.console import Console
+
 from crawler.embedded import deep_merge, embedded_overrides
-from crawler.report import crawler_side_refusals, host_rows
+from crawler.report import build_report, crawler_side_refusals, host_rows, render_table, totals
 
 
 def test_host_rows_count_every_outcome() -> None:
@@ -68,3 +74,35 @@ def test_embedded_overrides_merge_nested_settings() -> None:
     assert merged["auth"]["api_keys"][0]["scopes"] == ["crawl", "audit"]
     assert merged["fetch"] == {"allow_private_networks": True}
     assert deep_merge({"a": {"b": 1}}, {"a": 2}) == {"a": 2}
+
+
+def test_totals_and_the_rendered_table(tmp_path: Path) -> None:
+    log = tmp_path / "log.jsonl"
+    log.write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {"type": "decision", "host": "a.test", "decision": "allow", "reasons": ["x"]},
+                {"type": "decision", "host": "b.test", "decision": "deny", "reasons": ["p"]},
+                {"type": "checkpoint", "host": "c.test"},
+            ]
+        )
+        + "\n"
+    )
+    rows, own = build_report(log, {"compliance/deny/request.unsupported_scheme": 2})
+    assert [r.host for r in rows] == ["a.test", "b.test"]
+    assert own == {"deny:request.unsupported_scheme": 2}
+    total = totals(rows)
+    assert (total.asked, total.allowed, total.denied) == (2, 1, 1)
+    assert total.refusals == {"p": 1}
+    console = Console(width=200, record=True)
+    console.print(render_table(rows))
+    text = console.export_text()
+    assert "a.test" in text
+    assert "b.test" in text
+    assert "p x1" in text
+    assert text.index("total") > text.index("b.test")
+
+
+def test_a_missing_log_gives_no_rows(tmp_path: Path) -> None:
+    assert build_report(tmp_path / "none.jsonl", {}) == ([], Counter())
