@@ -17,17 +17,7 @@ from piracy_lists import (
     parse_list,
 )
 from piracy_lists import loader as loader_module
-
-DATA = Path(__file__).parent / "data"
-
-HEADER = """[list]
-name = "t"
-title = "Test list"
-issuer = "Test authority"
-jurisdiction = "IT"
-source = "https://authority.example/list"
-date = 2026-01-31
-"""
+from tests.unit.piracy_lists.common import DATA, HEADER
 
 
 def with_domains(*entries: str) -> str:

@@ -11,17 +11,7 @@ import requests
 
 from piracy_lists import PiracyList, PiracyMatch, PiracyMatcher, load_list, parse_list
 from piracy_lists import matching as matching_module
-
-DATA = Path(__file__).parent / "data"
-
-HEADER = """[list]
-name = "t"
-title = "Test list"
-issuer = "Test authority"
-jurisdiction = "IT"
-source = "https://authority.example/list"
-date = 2026-01-31
-"""
+from tests.unit.piracy_lists.common import DATA, HEADER
 
 
 def a_list(*domains: str, name: str = "t") -> PiracyList:
