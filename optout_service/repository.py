@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
@@ -173,24 +173,7 @@ class Repository:
     # the decision log -------------------------------------------------------------------
     def insert_decisions(self, rows: Sequence[DecisionRow]) -> None:
         with self._sessions.begin() as session:
-            session.execute(
-                sa.insert(Decision),
-                [
-                    {
-                        "id": r.id,
-                        "job": r.job,
-                        "crawler": r.crawler,
-                        "url": r.url,
-                        "host": r.host,
-                        "decision": r.decision,
-                        "reasons": r.reasons,
-                        "crawl_delay": r.crawl_delay,
-                        "robots_fetch_id": r.robots_fetch_id,
-                        "created_at": r.created_at,
-                    }
-                    for r in rows
-                ],
-            )
+            session.execute(sa.insert(Decision), [asdict(r) for r in rows])
 
     def find_decisions(self, ids: Sequence[str]) -> dict[str, DecisionRef]:
         found: dict[str, DecisionRef] = {}
@@ -209,28 +192,7 @@ class Repository:
 
     def insert_observations(self, rows: Sequence[ObservationRow]) -> None:
         with self._sessions.begin() as session:
-            session.execute(
-                sa.insert(Observation),
-                [
-                    {
-                        "id": r.id,
-                        "decision_id": r.decision_id,
-                        "job": r.job,
-                        "url": r.url,
-                        "host": r.host,
-                        "final_url": r.final_url,
-                        "status": r.status,
-                        "content_type": r.content_type,
-                        "length": r.length,
-                        "sha256": r.sha256,
-                        "outcome": r.outcome,
-                        "reasons": r.reasons,
-                        "headers": r.headers,
-                        "created_at": r.created_at,
-                    }
-                    for r in rows
-                ],
-            )
+            session.execute(sa.insert(Observation), [asdict(r) for r in rows])
 
     # export -----------------------------------------------------------------------------
     def iter_export(self, flt: ExportFilter, batch: int = 1000) -> Iterator[dict[str, Any]]:
