@@ -90,7 +90,7 @@ class PiracySettings(BaseModel):
 
 
 class ApiKey(BaseModel):
-    name: str
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:@-]+$")
     # Either the key itself or its sha256 hex digest (preferred: the secret is not in the config).
     key: SecretStr | None = None
     sha256: str | None = None
@@ -114,11 +114,29 @@ class ApiKey(BaseModel):
 class AuthSettings(BaseModel):
     api_keys: list[ApiKey] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _unique(self) -> AuthSettings:
+        # Records are attributed to a key by name, and keys are found by digest: both unique.
+        names = [key.name for key in self.api_keys]
+        if len(set(names)) != len(names):
+            raise ValueError("api key names must be unique: records are attributed by name")
+        digests = [key.digest() for key in self.api_keys]
+        if len(set(digests)) != len(digests):
+            raise ValueError("two api keys have the same secret")
+        return self
+
 
 class ApiSettings(BaseModel):
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_urls_per_request: int = Field(default=1000, ge=1)
     max_url_length: int = Field(default=8192, ge=256)
+    # The public, keyless routes (self-checks): a smaller body (a robots.txt is parsed up to
+    # 512 KiB), a request rate per client address (token bucket; 0 switches it off) and a time
+    # budget per request.
+    public_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    public_requests_per_minute: float = Field(default=120.0, ge=0)
+    public_burst: int = Field(default=30, ge=1)
+    public_time_budget_seconds: float = Field(default=10.0, gt=0)
 
 
 class Settings(BaseSettings):

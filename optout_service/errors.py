@@ -10,7 +10,9 @@ SCOPE_REQUIRED = "this API key lacks the {scope!r} scope"
 BODY_TOO_LARGE = "request body larger than {limit} bytes"
 TOO_MANY_URLS = "at most {limit} URLs per request"
 UNKNOWN_DECISION = "unknown decision id"
-EXPORT_NEEDS_AUDIT = "exporting without a job filter needs the 'audit' scope"
+TIME_BUDGET = "no answer within {seconds:g} seconds: try a smaller document"
+RATE_LIMITED = "too many requests from this client: retry after the time in Retry-After"
+DECISION_NOT_ALLOW = "only the response to an 'allow' decision can be observed"
 
 
 def json_safe(value: object, *, max_chars: int = 200, depth: int = 0) -> object:
@@ -21,7 +23,9 @@ def json_safe(value: object, *, max_chars: int = 200, depth: int = 0) -> object:
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, str):
-        return value if len(value) <= max_chars else value[:max_chars] + "..."
+        value = value if len(value) <= max_chars else value[:max_chars] + "..."
+        # An unpaired surrogate cannot be written as UTF-8 JSON: show it escaped instead.
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
     if depth >= 4:
         return "..."
     if isinstance(value, dict):

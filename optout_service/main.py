@@ -13,11 +13,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from optout_service import __version__
-from optout_service.api.main import api_router
+from optout_service.api.main import PUBLIC_PATHS, api_router
 from optout_service.config import Settings, get_settings
 from optout_service.db import upgrade_to_head
 from optout_service.errors import json_safe
-from optout_service.limits import BodySizeLimitMiddleware
+from optout_service.limits import BodySizeLimitMiddleware, PublicBudgetMiddleware, TokenBuckets
 from optout_service.services import Services
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,22 @@ def create_app(
         summary="Decides every fetch of a training-data crawl and keeps the audit trail.",
         lifespan=lifespan,
     )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api.max_body_bytes)
+    api = settings.api
+    # Added last runs first: the rate limit, then the body limit, then the app.
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=api.max_body_bytes,
+        public_paths=PUBLIC_PATHS,
+        public_max_bytes=api.public_max_body_bytes,
+    )
+    app.add_middleware(
+        PublicBudgetMiddleware,
+        public_paths=PUBLIC_PATHS,
+        buckets=TokenBuckets(api.public_requests_per_minute / 60, api.public_burst)
+        if api.public_requests_per_minute > 0
+        else None,
+        time_budget=api.public_time_budget_seconds,
+    )
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(api_router)
     return app

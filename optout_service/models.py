@@ -66,6 +66,8 @@ class Decision(Base):
         sa.DateTime(timezone=True), default=utcnow, index=True
     )
     job: Mapped[str] = mapped_column(sa.String(200), index=True)
+    # The name of the API key that asked (tenancy: a crawl key sees only its own decisions).
+    api_key: Mapped[str] = mapped_column(sa.String(100), index=True)
     crawler: Mapped[str] = mapped_column(sa.String(100))
     url: Mapped[str] = mapped_column(sa.Text)
     host: Mapped[str] = mapped_column(sa.String(255), index=True)
@@ -87,6 +89,7 @@ class Observation(Base):
         sa.DateTime(timezone=True), default=utcnow, index=True
     )
     job: Mapped[str] = mapped_column(sa.String(200), index=True)
+    api_key: Mapped[str] = mapped_column(sa.String(100), index=True)
     url: Mapped[str] = mapped_column(sa.Text)
     host: Mapped[str] = mapped_column(sa.String(255), index=True)
     final_url: Mapped[str] = mapped_column(sa.Text)

@@ -44,6 +44,7 @@ class StoredFetch:
 class DecisionRow:
     id: str
     job: str
+    api_key: str
     crawler: str
     url: str
     host: str
@@ -59,6 +60,7 @@ class ObservationRow:
     id: str
     decision_id: str
     job: str
+    api_key: str
     url: str
     host: str
     final_url: str
@@ -79,6 +81,8 @@ class DecisionRef:
     url: str
     host: str
     crawler: str
+    api_key: str
+    decision: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +90,8 @@ class ExportFilter:
     job: str | None = None
     since: datetime | None = None
     until: datetime | None = None
-    domain: str | None = None
+    domain: str | None = None  # the host or any of its subdomains, matched literally
+    api_key: str | None = None  # only the records of this key (None: every key's)
 
 
 class RecentDecisions:
@@ -112,6 +117,12 @@ class RecentDecisions:
 def _aware(value: datetime) -> datetime:
     # SQLite hands back naive datetimes; everything is stored in UTC.
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _utc(value: datetime) -> datetime:
+    """A bound for comparisons in UTC: SQLite compares stored text, so an offset given by the
+    caller (``+05:00``) must be turned into UTC first. A naive value is taken as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Repository:
@@ -183,11 +194,19 @@ class Repository:
                 chunk = unique[start : start + 500]
                 result = session.execute(
                     sa.select(
-                        Decision.id, Decision.job, Decision.url, Decision.host, Decision.crawler
+                        Decision.id,
+                        Decision.job,
+                        Decision.url,
+                        Decision.host,
+                        Decision.crawler,
+                        Decision.api_key,
+                        Decision.decision,
                     ).where(Decision.id.in_(chunk))
                 )
                 for row in result:
-                    found[row.id] = DecisionRef(row.id, row.job, row.url, row.host, row.crawler)
+                    found[row.id] = DecisionRef(
+                        row.id, row.job, row.url, row.host, row.crawler, row.api_key, row.decision
+                    )
         return found
 
     def insert_observations(self, rows: Sequence[ObservationRow]) -> None:
@@ -221,13 +240,19 @@ class Repository:
                 stmt = sa.select(table).where(table.seq > last_seq)
                 if flt.job is not None:
                     stmt = stmt.where(table.job == flt.job)
+                if flt.api_key is not None:
+                    stmt = stmt.where(table.api_key == flt.api_key)
                 if flt.since is not None:
-                    stmt = stmt.where(table.created_at >= flt.since)
+                    stmt = stmt.where(table.created_at >= _utc(flt.since))
                 if flt.until is not None:
-                    stmt = stmt.where(table.created_at < flt.until)
+                    stmt = stmt.where(table.created_at < _utc(flt.until))
                 if flt.domain is not None:
+                    # autoescape: '%' and '_' in the filter are characters, not LIKE wildcards.
                     stmt = stmt.where(
-                        sa.or_(table.host == flt.domain, table.host.endswith("." + flt.domain))
+                        sa.or_(
+                            table.host == flt.domain,
+                            table.host.endswith("." + flt.domain, autoescape=True),
+                        )
                     )
                 rows = cast(
                     list[Decision | Observation],
@@ -247,6 +272,7 @@ def _export_record(row: Decision | Observation) -> dict[str, Any]:
             "id": row.id,
             "time": _aware(row.created_at).isoformat(),
             "job": row.job,
+            "api_key": row.api_key,
             "crawler": row.crawler,
             "url": row.url,
             "host": row.host,
@@ -261,6 +287,7 @@ def _export_record(row: Decision | Observation) -> dict[str, Any]:
         "decision_id": row.decision_id,
         "time": _aware(row.created_at).isoformat(),
         "job": row.job,
+        "api_key": row.api_key,
         "url": row.url,
         "host": row.host,
         "final_url": row.final_url,

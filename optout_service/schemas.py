@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from optout_service.validation import HeaderValue, Line, Text
+
 _TOKEN_PATTERN = r"^[A-Za-z_-]{1,100}$"
+_MAX_BIGINT = 2**63 - 1
 
 
 class DecisionRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     crawler: str = Field(pattern=_TOKEN_PATTERN, description="the crawler's product token")
-    job: str = Field(min_length=1, max_length=200)
-    urls: list[str] = Field(min_length=1)
+    job: Line = Field(min_length=1, max_length=200)
+    urls: list[Line] = Field(min_length=1)
 
 
 class DecisionRead(BaseModel):
@@ -33,15 +36,17 @@ class DecisionsRead(BaseModel):
 class ObservationCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    decision_id: str = Field(min_length=1, max_length=36)
-    url: str = Field(min_length=1, max_length=8192)
-    final_url: str = Field(min_length=1, max_length=8192)
+    decision_id: Line = Field(min_length=1, max_length=36)
+    url: Line = Field(min_length=1, max_length=8192)
+    final_url: Line = Field(min_length=1, max_length=8192)
     status: int = Field(ge=100, le=999)
-    headers: list[tuple[str, str]] = Field(default_factory=list, max_length=500)
-    content_type: str | None = Field(default=None, max_length=255)
-    length: int = Field(ge=0)
+    headers: list[tuple[Annotated[Line, Field(max_length=256)], HeaderValue]] = Field(
+        default_factory=list, max_length=500
+    )
+    content_type: Line | None = Field(default=None, max_length=255)
+    length: int = Field(ge=0, le=_MAX_BIGINT)  # stored in a BIGINT column
     sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
-    head_html: str | None = Field(default=None, max_length=256 * 1024)
+    head_html: Text | None = Field(default=None, max_length=256 * 1024)
 
 
 class ObservationsCreate(BaseModel):
@@ -63,12 +68,12 @@ class ObservationsRead(BaseModel):
 class RobotsEvaluate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    robots_txt: str | None = Field(default=None, max_length=2 * 1024 * 1024)
-    robots_txt_b64: str | None = Field(default=None, max_length=3 * 1024 * 1024)
+    robots_txt: Text | None = Field(default=None, max_length=2 * 1024 * 1024)
+    robots_txt_b64: Line | None = Field(default=None, max_length=3 * 1024 * 1024)
     status: int | None = Field(default=None, ge=100, le=999)
-    # Empty agent: names no group, so only '*' groups apply. Empty URL: the path "/".
-    user_agent: str = Field(max_length=500)
-    url: str = Field(max_length=8192)
+    user_agent: Line = Field(max_length=500)
+    # Empty URL: the path "/".
+    url: Line = Field(max_length=8192)
 
     @model_validator(mode="after")
     def _one_source(self) -> RobotsEvaluate:

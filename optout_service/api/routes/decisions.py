@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1", tags=["decisions"])
     },
 )
 async def create_decisions(
-    body: DecisionRequest, services: ServicesDep, _key: CrawlKey
+    body: DecisionRequest, services: ServicesDep, key: CrawlKey
 ) -> DecisionsRead:
     api = services.settings.api
     if len(body.urls) > api.max_urls_per_request:
@@ -62,6 +62,7 @@ async def create_decisions(
         DecisionRow(
             id=str(uuid.uuid4()),
             job=body.job,
+            api_key=key.name,
             crawler=body.crawler,
             url=v.url.url,
             host=v.url.host,
@@ -75,7 +76,9 @@ async def create_decisions(
     ]
     # The log is written (committed) before anyone learns the decision.
     await to_thread.run_sync(services.repository.insert_decisions, rows)
-    services.recent.add([DecisionRef(r.id, r.job, r.url, r.host, r.crawler) for r in rows])
+    services.recent.add(
+        [DecisionRef(r.id, r.job, r.url, r.host, r.crawler, r.api_key, r.decision) for r in rows]
+    )
     services.metrics.batch_size.observe(len(rows))
     for row in rows:
         services.metrics.decisions.labels(row.decision, row.reasons[0]).inc()

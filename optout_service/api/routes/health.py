@@ -17,7 +17,10 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    responses={status.HTTP_503_SERVICE_UNAVAILABLE: {"description": "database unavailable"}},
+)
 async def readyz(services: ServicesDep) -> Health:
     try:
         await to_thread.run_sync(services.database.ping)

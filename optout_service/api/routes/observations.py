@@ -18,12 +18,21 @@ from optout_service.schemas import ObservationResultRead, ObservationsCreate, Ob
 router = APIRouter(prefix="/v1", tags=["observations"])
 
 
+def _problem(index: int, decision_id: str, message: str, kind: str) -> dict[str, object]:
+    return {
+        "loc": ("body", "observations", index, "decision_id"),
+        "msg": message,
+        "type": f"decision_{kind}",
+        "input": decision_id,
+    }
+
+
 @router.post(
     "/observations",
     responses={status.HTTP_401_UNAUTHORIZED: {"description": errors.MISSING_API_KEY}},
 )
 async def create_observations(
-    body: ObservationsCreate, services: ServicesDep, _key: CrawlKey
+    body: ObservationsCreate, services: ServicesDep, key: CrawlKey
 ) -> ObservationsRead:
     decisions: dict[str, DecisionRef] = {}
     for obs in body.observations:
@@ -33,18 +42,18 @@ async def create_observations(
     unknown = [o.decision_id for o in body.observations if o.decision_id not in decisions]
     if unknown:
         decisions.update(await to_thread.run_sync(services.repository.find_decisions, unknown))
-    missing = [
-        {
-            "loc": ("body", "observations", i, "decision_id"),
-            "msg": errors.UNKNOWN_DECISION,
-            "type": "unknown_decision",
-            "input": o.decision_id,
-        }
-        for i, o in enumerate(body.observations)
-        if o.decision_id not in decisions
-    ]
-    if missing:
-        raise RequestValidationError(missing)
+    problems: list[dict[str, object]] = []
+    for i, obs in enumerate(body.observations):
+        ref = decisions.get(obs.decision_id)
+        # Another key's decision is answered exactly like one that does not exist: a crawl key
+        # learns nothing about other tenants' jobs.
+        if ref is None or ref.api_key != key.name:
+            problems.append(_problem(i, obs.decision_id, errors.UNKNOWN_DECISION, "unknown"))
+        elif ref.decision != "allow":
+            problems.append(_problem(i, obs.decision_id, errors.DECISION_NOT_ALLOW, "not_allow"))
+    if problems:
+        # Nothing of the batch is logged.
+        raise RequestValidationError(problems)
 
     now = datetime.now(UTC)
     rows: list[ObservationRow] = []
@@ -62,6 +71,7 @@ async def create_observations(
                 id=str(uuid.uuid4()),
                 decision_id=obs.decision_id,
                 job=decision.job,
+                api_key=key.name,
                 url=decision.url,
                 host=decision.host,
                 final_url=obs.final_url,

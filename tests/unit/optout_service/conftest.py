@@ -12,6 +12,7 @@ from piracy_lists import demo_list_path
 
 CRAWL_KEY = "test-crawl-key"
 AUDIT_KEY = "test-audit-key"
+OTHER_CRAWL_KEY = "test-other-crawl-key"  # another tenant
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -41,10 +42,13 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "database": {"url": f"sqlite:///{tmp_path / 'optout.sqlite3'}"},
         "fetch": {"allow_private_networks": True},
         "piracy": {"lists": [str(demo_list_path())]},
+        # Tests call the public self-check hundreds of times from one client.
+        "api": {"public_requests_per_minute": 0},
         "auth": {
             "api_keys": [
                 {"name": "crawler", "key": CRAWL_KEY, "scopes": ["crawl"]},
                 {"name": "auditor", "key": AUDIT_KEY, "scopes": ["audit"]},
+                {"name": "other-team", "key": OTHER_CRAWL_KEY, "scopes": ["crawl"]},
             ]
         },
     }
