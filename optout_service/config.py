@@ -67,6 +67,9 @@ class FetchSettings(BaseModel):
     max_redirects: int = Field(default=5, ge=5, le=20)  # RFC 9309 2.3.1.2: at least five
     user_agent: str | None = None  # default: "<token>/<version> (robots.txt fetcher)"
     max_connections: int = Field(default=100, ge=1)
+    # DNS suffixes of the operator's internal names (e.g. "corp.example.com"): refused like
+    # "localhost", also for URLs sent through a proxy (which resolves names itself).
+    internal_name_suffixes: list[str] = Field(default_factory=list)
 
 
 class RobotsSettings(BaseModel):

@@ -1,27 +1,49 @@
 """The one place the service fetches policy documents (robots.txt now; reservation files later).
 
 Every fetch has a connect/read/total timeout, a size cap (the body is cut there, not rejected),
-at most ``max_redirects`` redirects followed one by one, no cookies and no credentials. Unless
-private networks are allowed, the host of every hop is resolved first and refused when any of its
-addresses is loopback, private, link-local, reserved or otherwise not global (metadata services
-live there). Proxies come from the standard ``http_proxy``/``https_proxy``/``no_proxy`` variables.
+at most ``max_redirects`` redirects followed one by one, no cookies and no credentials.
+
+Unless ``allow_private_networks`` is set, every hop is guarded (``optout_service.netguard``):
+
+- the URL host is refused when it is a refused IP literal, a non-canonical numeric host or a
+  name that can only be local, whether the hop goes direct or through a proxy;
+- a direct connection resolves the name once, checks every address, connects to a checked
+  address literal and checks the connected peer (``GuardedBackend``), so DNS rebinding between
+  the check and the connection is impossible; TLS still verifies the certificate for the name;
+- a proxied hop connects only to the proxy (operator configuration, any address); the target
+  name is resolved by the proxy and trusted to its egress policy.
+
+Proxies come from the standard ``http_proxy``/``https_proxy``/``all_proxy``/``no_proxy``
+variables (HTTP and HTTPS proxies only); ``no_proxy`` hosts go direct with the full check. A
+proxy never turns the guard off.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
+import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from optout_service.config import FetchSettings
+from optout_service.netguard import (
+    AddressBlocked,
+    GuardedBackend,
+    Resolver,
+    host_refusal,
+    normalise_suffixes,
+    parse_host,
+)
 from optout_service.policy.robots import FetchOutcome, outcome_for_status
 
+__all__ = ["AddressBlocked", "FetchResult", "PolicyFetcher", "environment_proxies"]
+
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,38 +65,147 @@ def _outcome_of(error: httpx.HTTPError) -> FetchOutcome:
     return FetchOutcome.NETWORK_ERROR
 
 
-class AddressBlocked(Exception):
-    """The host resolves to an address the service must not contact."""
+def environment_proxies() -> dict[str, str | None]:
+    """httpx mount patterns for the proxy variables: ``{"http://": url, "all://*host": None}``.
+
+    ``http_proxy``, ``https_proxy`` and ``all_proxy`` (either case) pick the proxy per scheme.
+    ``no_proxy`` is a comma-separated list: ``*`` means no proxy at all; an IP address or
+    ``localhost`` matches exactly; ``.example.com`` matches subdomains only; ``example.com``
+    matches it and its subdomains; an entry with ``://`` is used as an httpx pattern as is.
+    """
+    found = urllib.request.getproxies()
+    mounts: dict[str, str | None] = {}
+    for scheme in ("http", "https", "all"):
+        url = found.get(scheme)
+        if url:
+            mounts[f"{scheme}://"] = url if "://" in url else f"http://{url}"
+    for entry in (e.strip() for e in found.get("no", "").split(",")):
+        if entry == "*":
+            return {}
+        if not entry:
+            continue
+        if "://" in entry:
+            mounts[entry] = None
+            continue
+        try:
+            literal = parse_host(entry)
+        except ValueError:
+            literal = entry
+        if not isinstance(literal, str):
+            mounts[f"all://[{literal}]" if literal.version == 6 else f"all://{literal}"] = None
+        elif entry.lower() == "localhost":
+            mounts["all://localhost"] = None
+        else:
+            mounts[f"all://*{entry}"] = None
+    return mounts
 
 
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport (request/response and error mapping) over an httpcore pool whose
+    every TCP connection goes through ``backend``; ``proxy`` makes it a forwarding/tunnelling
+    pool for that proxy."""
+
+    def __init__(
+        self,
+        backend: httpcore.AsyncNetworkBackend,
+        *,
+        limits: httpx.Limits,
+        proxy: httpx.Proxy | None = None,
+    ) -> None:
+        ssl_context = httpx.create_ssl_context()  # verifies certificates, honours SSL_CERT_FILE
+        super().__init__(verify=ssl_context, limits=limits)
+        # httpx offers no way to choose the network backend; replace the pool it built.
+        if proxy is None:
+            self._pool = httpcore.AsyncConnectionPool(
+                ssl_context=ssl_context,
+                max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_keepalive_connections,
+                keepalive_expiry=limits.keepalive_expiry,
+                network_backend=backend,
+            )
+            return
+        self._pool = httpcore.AsyncHTTPProxy(
+            proxy_url=httpcore.URL(
+                scheme=proxy.url.raw_scheme,
+                host=proxy.url.raw_host,
+                port=proxy.url.port,
+                target=proxy.url.raw_path,
+            ),
+            proxy_auth=proxy.raw_auth,
+            proxy_headers=proxy.headers.raw,
+            proxy_ssl_context=proxy.ssl_context,
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=backend,
+        )
+
+
+def _proxy_endpoint(proxy: httpx.Proxy) -> tuple[str, int]:
+    """The ``(host, port)`` httpcore connects to for a proxy URL."""
+    if proxy.url.scheme not in _DEFAULT_PORTS:
+        raise ValueError(
+            f"proxy {proxy.url} is not supported by the policy fetcher: use an HTTP(S) proxy"
+        )
+    return proxy.url.raw_host.decode("ascii"), proxy.url.port or _DEFAULT_PORTS[proxy.url.scheme]
 
 
 class PolicyFetcher:
+    """Fetches policy documents; see the module docstring for the guard.
+
+    ``transport`` replaces the whole network stack (tests: ``httpx.MockTransport``; the host
+    check of every hop still applies, proxies are then not read). ``resolver`` and
+    ``network_backend`` replace the DNS resolution and the backend that opens TCP connections
+    (tests: fakes that never touch the network).
+    """
+
     def __init__(
         self,
         settings: FetchSettings,
         user_agent: str,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver | None = None,
+        network_backend: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
         self._settings = settings
         self._user_agent = user_agent
+        self._internal_suffixes = normalise_suffixes(settings.internal_name_suffixes)
         timeout = httpx.Timeout(
             settings.read_timeout, connect=settings.connect_timeout, pool=settings.connect_timeout
         )
         limits = httpx.Limits(
             max_connections=settings.max_connections, max_keepalive_connections=20
         )
+        mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
+        if transport is None:
+            inner = network_backend or httpcore.AnyIOBackend()
+
+            def backend(proxy: tuple[str, int] | None) -> httpcore.AsyncNetworkBackend:
+                if settings.allow_private_networks:
+                    return inner
+                return GuardedBackend(
+                    resolver=resolver,
+                    inner=inner,
+                    extra_suffixes=self._internal_suffixes,
+                    proxy=proxy,
+                )
+
+            transport = _GuardedTransport(backend(None), limits=limits)
+            for pattern, url in environment_proxies().items():
+                if url is None:  # no_proxy: the default, direct and fully checked transport
+                    mounts[pattern] = None
+                    continue
+                proxy = httpx.Proxy(url)
+                mounts[pattern] = _GuardedTransport(
+                    backend(_proxy_endpoint(proxy)), limits=limits, proxy=proxy
+                )
         self._client = httpx.AsyncClient(
             timeout=timeout,
-            limits=limits,
             transport=transport,
-            trust_env=transport is None,
+            mounts=mounts,
+            trust_env=False,  # proxies are read above; nothing else from the environment
             follow_redirects=False,
         )
 
@@ -93,19 +224,26 @@ class PolicyFetcher:
         hops: list[str] = []
         for _ in range(self._settings.max_redirects + 1):
             try:
-                await self._guard(current)
-            except AddressBlocked as exc:
-                return self._failure(url, FetchOutcome.BLOCKED_ADDRESS, str(exc), current, hops)
-            except OSError as exc:
-                return self._failure(url, FetchOutcome.NETWORK_ERROR, f"DNS: {exc}", current, hops)
-            # A fresh request each hop: the client's cookie jar is never consulted.
-            request = httpx.Request(
-                "GET",
-                current,
-                headers={"User-Agent": self._user_agent, "Accept": "text/plain, */*"},
-            )
+                # A fresh request each hop: the client's cookie jar is never consulted.
+                request = httpx.Request(
+                    "GET",
+                    current,
+                    headers={"User-Agent": self._user_agent, "Accept": "text/plain, */*"},
+                )
+            except httpx.InvalidURL as exc:
+                refusal = self._host_refusal(urlsplit(current).hostname or "")
+                if refusal is not None:
+                    return self._failure(url, FetchOutcome.BLOCKED_ADDRESS, refusal, current, hops)
+                return self._failure(
+                    url, FetchOutcome.NETWORK_ERROR, f"invalid URL: {exc}", current, hops
+                )
+            refusal = self._host_refusal(request.url.raw_host.decode("ascii"))
+            if refusal is not None:
+                return self._failure(url, FetchOutcome.BLOCKED_ADDRESS, refusal, current, hops)
             try:
                 response = await self._client.send(request, stream=True)
+            except AddressBlocked as exc:
+                return self._failure(url, FetchOutcome.BLOCKED_ADDRESS, str(exc), current, hops)
             except httpx.HTTPError as exc:
                 return self._failure(
                     url, _outcome_of(exc), f"{type(exc).__name__}: {exc}", current, hops
@@ -151,6 +289,14 @@ class PolicyFetcher:
             hops,
         )
 
+    def _host_refusal(self, host: str) -> str | None:
+        """The route-independent check of a hop's host (the backend checks addresses)."""
+        if self._settings.allow_private_networks:
+            return None
+        if not host:
+            return "no host in the URL"
+        return host_refusal(host, self._internal_suffixes)
+
     async def _read_capped(self, response: httpx.Response) -> tuple[bytes, bool]:
         cap = self._settings.max_bytes
         chunks: list[bytes] = []
@@ -161,25 +307,6 @@ class PolicyFetcher:
             if size >= cap:
                 return b"".join(chunks)[:cap], True
         return b"".join(chunks), False
-
-    async def _guard(self, url: str) -> None:
-        if self._settings.allow_private_networks:
-            return
-        parts = urlsplit(url)
-        host = parts.hostname
-        if not host:
-            raise AddressBlocked(f"no host in {url!r}")
-        try:
-            addresses = [str(ipaddress.ip_address(host))]
-        except ValueError:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM
-            )
-            addresses = [str(info[4][0]) for info in infos]
-        for address in addresses:
-            if not _is_public(address):
-                raise AddressBlocked(f"{host} resolves to non-public address {address}")
 
     @staticmethod
     def _failure(
