@@ -1,7 +1,14 @@
-"""Alembic environment: the URL comes from the service's settings unless the caller set one."""
+"""Alembic environment: the URL comes from the service's settings unless the caller set one.
+
+Concurrent upgrades are safe: on PostgreSQL each one takes a transaction-level advisory lock
+before it reads the current revision, so replicas starting together run the migrations once
+and the others find the database at head. (SQLite serialises writers itself, and
+``optout_service.db.upgrade_to_head`` also holds a file lock beside the database.)
+"""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
@@ -10,6 +17,9 @@ from optout_service.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+
+# Any fixed 64-bit number shared by every process migrating this schema ("optout" in ASCII).
+MIGRATION_LOCK_ID = 0x6F70746F7574
 
 
 def _url() -> str:
@@ -41,6 +51,11 @@ def run_migrations_online() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Held until this transaction ends; the revision is read after it is granted.
+                connection.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID}
+                )
             context.run_migrations()
 
 

@@ -1,19 +1,63 @@
-"""``optout-service``: serve the API, migrate the database, export the log."""
+"""``optout-service``: serve the API, migrate the database, export the log.
+
+Every failure a user can cause (a bad ``OPTOUT_*`` value, a database that cannot be reached or
+was never migrated) is reported in one line on stderr with a non-zero exit status:
+1 for a database problem, 2 for a configuration or usage problem.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+from sqlalchemy.exc import SQLAlchemyError
 
-from optout_service.config import get_settings
-from optout_service.db import Database, upgrade_to_head
+from optout_service.config import Settings, get_settings
+from optout_service.db import Database, DatabaseNotMigrated, check_at_head, upgrade_to_head
 from optout_service.repository import ExportFilter, Repository
 
 app = typer.Typer(help="The opt-out service.", no_args_is_help=True, add_completion=False)
+
+EXIT_DATABASE = 1
+EXIT_CONFIG = 2
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """One line naming the environment variable of each bad setting."""
+    problems = []
+    for item in error.errors():
+        variable = "OPTOUT_" + "__".join(str(part) for part in item["loc"]).upper()
+        problems.append(f"{variable}: {item['msg']}")
+    return "invalid setting " + "; ".join(problems)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        _fail(describe_settings_error(exc), EXIT_CONFIG)
+    except SettingsError as exc:
+        # A nested group given as JSON that does not parse, e.g. OPTOUT_AUTH__API_KEYS.
+        field = re.search(r'field "([^"]+)"', str(exc))
+        name = f"OPTOUT_{field.group(1).upper()}*" if field else "an OPTOUT_* variable"
+        cause = f": {exc.__cause__}" if exc.__cause__ is not None else ""
+        _fail(f"invalid setting {name}: not valid JSON{cause}", EXIT_CONFIG)
+
+
+def _database_error(exc: SQLAlchemyError) -> NoReturn:
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    _fail(f"database: {detail[0] if detail else type(exc).__name__}", EXIT_DATABASE)
 
 
 @app.command()
@@ -26,6 +70,7 @@ def serve(
     """Serve the API with uvicorn (settings from OPTOUT_* variables)."""
     import uvicorn
 
+    _settings()  # a bad value is one line here, not a traceback from every worker
     uvicorn.run(
         "optout_service.main:create_app",
         factory=True,
@@ -39,10 +84,16 @@ def serve(
 
 @app.command()
 def migrate() -> None:
-    """Upgrade the configured database to the latest schema."""
-    settings = get_settings()
-    upgrade_to_head(settings.database.url)
-    typer.echo(f"database at head: {Database(settings.database).engine.url!r}")
+    """Upgrade the configured database to the latest schema (safe to run concurrently)."""
+    settings = _settings()
+    try:
+        upgrade_to_head(settings.database.url)
+        database = Database(settings.database)
+        url = database.engine.url
+        database.dispose()
+    except SQLAlchemyError as exc:
+        _database_error(exc)
+    typer.echo(f"database at head: {url!r}")
 
 
 @app.command()
@@ -54,19 +105,33 @@ def export(
     domain: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Write the decision log as JSONL, straight from the database."""
-    settings = get_settings()
+    settings = _settings()
     database = Database(settings.database)
+    try:
+        check_at_head(database.engine)
+    except DatabaseNotMigrated as exc:
+        database.dispose()
+        _fail(str(exc), EXIT_DATABASE)
+    except SQLAlchemyError as exc:
+        database.dispose()
+        _database_error(exc)
     repository = Repository(database.sessions)
-    stream = output.open("w", encoding="utf-8") if output else sys.stdout
     count = 0
+    # Written beside the target and renamed at the end: a file is complete or absent.
+    partial = output.with_name(output.name + ".partial") if output else None
+    stream = partial.open("w", encoding="utf-8") if partial else sys.stdout
     try:
         for record in repository.iter_export(ExportFilter(job=job, domain=domain)):
             stream.write(json.dumps(record, separators=(",", ":")) + "\n")
             count += 1
+    except SQLAlchemyError as exc:
+        _database_error(exc)
     finally:
-        if output:
+        if partial:
             stream.close()
         database.dispose()
+    if partial and output:
+        partial.replace(output)
     typer.echo(f"{count} records", err=True)
 
 

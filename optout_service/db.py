@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -65,11 +66,40 @@ def alembic_config(url: str) -> Any:
 
 
 def upgrade_to_head(url: str) -> None:
-    """Bring the database at ``url`` to the latest migration."""
+    """Bring the database at ``url`` to the latest migration; safe to run concurrently.
+
+    PostgreSQL: the migration environment takes an advisory lock. SQLite: a lock file beside
+    the database serialises processes, so the second one finds the schema at head.
+    """
     from alembic import command
 
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(database)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.with_name(path.name + ".migrate-lock").open("a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                command.upgrade(alembic_config(url), "head")
+            return
     command.upgrade(alembic_config(url), "head")
+
+
+class DatabaseNotMigrated(RuntimeError):
+    """The database has no schema, or an older one than this code needs."""
+
+
+def check_at_head(engine: sa.Engine) -> None:
+    """Raise :class:`DatabaseNotMigrated` unless the database is at the latest revision."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory(str(migrations_directory())).get_heads())
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    if current != heads:
+        have = ", ".join(sorted(current)) or "none (never migrated)"
+        raise DatabaseNotMigrated(
+            f"the database schema is at revision {have}, this version needs "
+            f"{', '.join(sorted(heads))}: run `optout-service migrate`"
+        )

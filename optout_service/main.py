@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from optout_service import __version__
 from optout_service.api.main import PUBLIC_PATHS, api_router
 from optout_service.config import Settings, get_settings
-from optout_service.db import upgrade_to_head
+from optout_service.db import check_at_head, upgrade_to_head
 from optout_service.errors import json_safe
 from optout_service.limits import BodySizeLimitMiddleware, PublicBudgetMiddleware, TokenBuckets
 from optout_service.services import Services
@@ -44,6 +44,13 @@ def create_app(
         if settings.database.should_migrate_on_startup:
             await to_thread.run_sync(upgrade_to_head, settings.database.url)
         services = Services.build(settings, fetch_transport=fetch_transport)
+        if not settings.database.should_migrate_on_startup:
+            # Refuse to start on an old schema rather than answer 500 to every write.
+            try:
+                await to_thread.run_sync(check_at_head, services.database.engine)
+            except BaseException:
+                await services.aclose()
+                raise
         if not services.api_keys:
             logger.warning("no API keys configured: every write endpoint will answer 401")
         app.state.services = services

@@ -62,8 +62,14 @@ def fakeweb() -> FakeWeb:
 
 
 @pytest.fixture
-async def client(tmp_path: Path, fakeweb: FakeWeb) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(make_settings(tmp_path), fetch_transport=httpx.MockTransport(fakeweb.handler))
+async def client(
+    tmp_path: Path, fakeweb: FakeWeb, database_url: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on SQLite and on PostgreSQL (tests/conftest.py), with a fake web under it."""
+    app = create_app(
+        make_settings(tmp_path, database={"url": database_url}),
+        fetch_transport=httpx.MockTransport(fakeweb.handler),
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(

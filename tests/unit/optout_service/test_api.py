@@ -352,13 +352,14 @@ async def test_origins_with_identical_robots_txt_fetched_at_once(
 
 
 async def test_an_observation_may_reach_another_replica(
-    client: httpx.AsyncClient, fakeweb: FakeWeb, tmp_path: Path
+    client: httpx.AsyncClient, fakeweb: FakeWeb, tmp_path: Path, database_url: str
 ) -> None:
     """Replicas share only the database: a decision from one is found by the other."""
     fakeweb.routes["http://replica.example.com/robots.txt"] = httpx.Response(404)
     (decision,) = await decide(client, "http://replica.example.com/a")
     other = create_app(
-        make_settings(tmp_path), fetch_transport=httpx.MockTransport(fakeweb.handler)
+        make_settings(tmp_path, database={"url": database_url}),
+        fetch_transport=httpx.MockTransport(fakeweb.handler),
     )
     async with (
         other.router.lifespan_context(other),
