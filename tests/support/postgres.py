@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import glob
 import os
 import pwd
 import shutil
@@ -38,11 +37,11 @@ class PostgresUnavailable(RuntimeError):
 def find_bindir() -> Path:
     """The directory holding initdb/pg_ctl: Debian's versioned one, else from PATH."""
     candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0,
     )
     if candidates:
-        return Path(candidates[-1]).parent
+        return candidates[-1].parent
     found = shutil.which("initdb") or shutil.which("pg_ctl")
     if found:
         return Path(found).parent
