@@ -19,10 +19,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/optout-demo
 
+# The tests start a throw-away PostgreSQL cluster on loopback (and stop it); the script
+# installs Debian's postgresql package first if the machine has none.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	tests/support/ensure-postgres.sh
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -35,6 +38,7 @@ imports: $(STAMP)
 	$(BIN)/lint-imports
 
 pytest: $(STAMP)
+	tests/support/ensure-postgres.sh
 	$(BIN)/pytest
 
 bench: $(STAMP)
