@@ -70,8 +70,9 @@ def environment_proxies() -> dict[str, str | None]:
 
     ``http_proxy``, ``https_proxy`` and ``all_proxy`` (either case) pick the proxy per scheme.
     ``no_proxy`` is a comma-separated list: ``*`` means no proxy at all; an IP address or
-    ``localhost`` matches exactly; ``.example.com`` matches subdomains only; ``example.com``
-    matches it and its subdomains; an entry with ``://`` is used as an httpx pattern as is.
+    ``localhost`` matches exactly; ``.example.com`` (or ``*.example.com``) matches subdomains
+    only; ``example.com`` matches it and its subdomains; an entry with ``://`` is an httpx
+    pattern. CIDR ranges and entries httpx cannot read are ignored (they match nothing).
     """
     found = urllib.request.getproxies()
     mounts: dict[str, str | None] = {}
@@ -82,22 +83,26 @@ def environment_proxies() -> dict[str, str | None]:
     for entry in (e.strip() for e in found.get("no", "").split(",")):
         if entry == "*":
             return {}
-        if not entry:
+        if not entry or ("/" in entry and "://" not in entry):
             continue
-        if "://" in entry:
-            mounts[entry] = None
-            continue
+        pattern = entry if "://" in entry else _no_proxy_pattern(entry)
         try:
-            literal = parse_host(entry)
-        except ValueError:
-            literal = entry
-        if not isinstance(literal, str):
-            mounts[f"all://[{literal}]" if literal.version == 6 else f"all://{literal}"] = None
-        elif entry.lower() == "localhost":
-            mounts["all://localhost"] = None
-        else:
-            mounts[f"all://*{entry}"] = None
+            httpx.URL(pattern)
+        except httpx.InvalidURL:
+            continue  # one bad entry must not stop the service from starting
+        mounts[pattern] = None
     return mounts
+
+
+def _no_proxy_pattern(entry: str) -> str:
+    host = entry[1:] if entry.startswith("*.") else entry
+    try:
+        literal = parse_host(host)
+    except ValueError:
+        literal = host
+    if isinstance(literal, str):
+        return "all://localhost" if host.lower() == "localhost" else f"all://*{host}"
+    return f"all://[{literal}]" if literal.version == 6 else f"all://{literal}"
 
 
 class _GuardedTransport(httpx.AsyncHTTPTransport):
@@ -205,7 +210,7 @@ class PolicyFetcher:
             timeout=timeout,
             transport=transport,
             mounts=mounts,
-            trust_env=False,  # proxies are read above; nothing else from the environment
+            trust_env=False,  # proxies are read above, CA variables by create_ssl_context
             follow_redirects=False,
         )
 

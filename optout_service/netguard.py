@@ -289,6 +289,18 @@ def host_refusal(host: str, extra_suffixes: Iterable[str] = ()) -> str | None:
     return None if reason is None else f"{parsed} is {reason}"
 
 
+def _interleaved(addresses: list[IPAddress]) -> list[IPAddress]:
+    """Alternate the address families, the resolver's first family first (RFC 8305 4)."""
+    if not addresses:
+        return addresses
+    first = [a for a in addresses if a.version == addresses[0].version]
+    other = [a for a in addresses if a.version != addresses[0].version]
+    merged: list[IPAddress] = []
+    for index in range(max(len(first), len(other))):
+        merged += first[index : index + 1] + other[index : index + 1]
+    return merged
+
+
 async def system_resolver(host: str, port: int) -> list[str]:
     """One resolution through the event loop's ``getaddrinfo``: distinct addresses, in order."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -300,9 +312,10 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     ``connect_tcp(host, port)`` refuses a refused host (``host_refusal``), resolves a name once
     through ``resolver``, refuses if any answer is refused, connects ``inner`` to a checked
-    address literal (trying the answers in order), then refuses if the peer of the connected
-    socket is refused. Only the TCP address is swapped: httpcore still starts TLS with the URL's
-    host name as ``server_hostname``, so SNI and certificate checks use the name.
+    address literal (answers tried with the families interleaved, each with a share of the
+    connect timeout), then refuses if the peer of the connected socket is refused. Only the
+    TCP address is swapped: httpcore still starts TLS with the URL's host name as
+    ``server_hostname``, so SNI and certificate checks use the name.
 
     ``proxy`` is the one ``(host, port)`` endpoint connected to without checks: the pool of an
     operator-configured proxy. Refusals raise ``AddressBlocked``; DNS failures raise
@@ -334,18 +347,22 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
-        addresses = await self._checked_addresses(host, port, timeout)
+        addresses = _interleaved(await self._checked_addresses(host, port, timeout))
         error: Exception = httpcore.ConnectError(f"no address to connect to for {host}")
-        for address in addresses:
-            remaining = None if deadline is None else deadline - loop.time()
-            if remaining is not None and remaining <= 0:
-                raise httpcore.ConnectTimeout(f"connecting to {host} timed out")
+        for index, address in enumerate(addresses):
+            attempt = None
+            if deadline is not None:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise httpcore.ConnectTimeout(f"connecting to {host} timed out")
+                # A fair share each, so one black-holed address cannot starve the others.
+                attempt = remaining / (len(addresses) - index)
             try:
                 stream = await self._inner.connect_tcp(
-                    str(address), port, remaining, local_address, socket_options
+                    str(address), port, attempt, local_address, socket_options
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                error = exc  # try the next checked address, as a resolver-driven connect would
+                error = exc
                 continue
             await self._check_peer(stream, host)
             return stream

@@ -229,6 +229,7 @@ class FakeBackend(httpcore.AsyncNetworkBackend):
         self._peer = peer
         self._unreachable = unreachable
         self.connects: list[tuple[str, int]] = []
+        self.timeouts: list[float | None] = []
         self.streams: list[FakeStream] = []
 
     async def connect_tcp(
@@ -240,6 +241,7 @@ class FakeBackend(httpcore.AsyncNetworkBackend):
         socket_options: Any = None,
     ) -> httpcore.AsyncNetworkStream:
         self.connects.append((host, port))
+        self.timeouts.append(timeout)
         if host in self._unreachable:
             raise httpcore.ConnectError("connection refused")
         stream = FakeStream(self._respond, (self._peer or host, port))
@@ -348,14 +350,18 @@ async def test_tls_verifies_the_host_name_while_connecting_to_the_checked_addres
     assert stream.tls_contexts[0].verify_mode is ssl.CERT_REQUIRED
 
 
-async def test_the_checked_addresses_are_tried_in_order() -> None:
-    resolver = FakeResolver({"two.example.com": [["2606:4700::6810:84e5", PUBLIC]]})
-    backend = FakeBackend(unreachable=frozenset({"2606:4700::6810:84e5"}))
-    f, _ = guarded(resolver, backend)
+async def test_the_checked_addresses_are_tried_families_interleaved_each_with_a_share() -> None:
+    v6 = ["2606:4700::6810:84e5", "2606:4700::6810:85e5"]
+    resolver = FakeResolver({"two.example.com": [[*v6, PUBLIC]]})
+    backend = FakeBackend(unreachable=frozenset({v6[0]}))
+    f, _ = guarded(resolver, backend, connect_timeout=3.0)
     result = await f.fetch("http://two.example.com/robots.txt")
     assert result.outcome is FetchOutcome.OK, result.error
-    assert backend.connects == [("2606:4700::6810:84e5", 80), (PUBLIC, 80)]
+    assert backend.connects == [(v6[0], 80), (PUBLIC, 80)]
     assert len(resolver.calls) == 1
+    # Three addresses share the 3 s connect timeout: 1 s for the first, half the rest next.
+    assert 0.9 < (backend.timeouts[0] or 0) <= 1.0
+    assert 1.4 < (backend.timeouts[1] or 0) <= 1.5
 
 
 async def test_a_dns_failure_is_a_network_error() -> None:
@@ -491,12 +497,16 @@ async def test_a_socks_proxy_is_refused_at_start(monkeypatch: pytest.MonkeyPatch
 def test_proxy_variables_become_mounts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("http_proxy", "proxy.example.net:3128")
     monkeypatch.setenv("https_proxy", "http://proxy.example.net:3129")
-    monkeypatch.setenv("no_proxy", "example.com, .example.org,10.0.0.1,::1,localhost,,")
+    monkeypatch.setenv(
+        "no_proxy",
+        "example.com, .example.org,*.example.net,10.0.0.1,::1,localhost,,10.0.0.0/8,fe80::1%eth0",
+    )
     assert environment_proxies() == {
         "http://": "http://proxy.example.net:3128",
         "https://": "http://proxy.example.net:3129",
         "all://*example.com": None,
         "all://*.example.org": None,
+        "all://*.example.net": None,
         "all://10.0.0.1": None,
         "all://[::1]": None,
         "all://localhost": None,
