@@ -2,8 +2,8 @@
 
 It loads the ``COMPLIANCE_*`` defaults, enables the compliance middleware where Scrapy's own
 robots.txt middleware would sit, switches that one off (the service decides robots.txt, and
-Scrapy's middleware fails open: DESIGN.md), gives the crawl one job id, and makes the
-User-Agent carry the crawler's product token.
+Scrapy's middleware fails open: DESIGN.md), enables the progress display (``COMPLIANCE_PROGRESS``),
+gives the crawl one job id, and makes the User-Agent carry the crawler's product token.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MIDDLEWARE_PRIORITY = 100  # where Scrapy's own robots.txt middleware sits
+EXTENSION_PRIORITY = 500
 
 
 def generate_job_id() -> str:
@@ -41,6 +42,11 @@ class ComplianceAddon:
         # Unless the project lists it already (by class or path, maybe as None to disable it).
         settings.setdefault_in_component_priority_dict(
             "DOWNLOADER_MIDDLEWARES", ComplianceMiddleware, MIDDLEWARE_PRIORITY
+        )
+        from crawler.progress import ProgressDisplay
+
+        settings.setdefault_in_component_priority_dict(
+            "EXTENSIONS", ProgressDisplay, EXTENSION_PRIORITY
         )
         # Forced, at whatever priority asked for it: the service decides robots.txt. Scrapy's
         # own middleware fails open on fetch errors and under concurrency, and would fetch

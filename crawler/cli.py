@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-import json
+import sys
 import uuid
 from enum import StrEnum
 from pathlib import Path
@@ -12,7 +12,10 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from crawler.report import crawler_side_refusals, render_table
+from crawler import stats as keys
+from crawler.exit_codes import PRECEDENCE, ExitCode, describe
+from crawler.reasons import CrawlerReason
+from crawler.report import crawler_side_refusals, render_table, service_refusals, skipped_hosts
 from crawler.runner import CrawlConfig, CrawlResult, run_crawl
 
 
@@ -20,6 +23,16 @@ class OutputFormat(StrEnum):
     WARC = "warc"
     JSONL = "jsonl"
 
+
+class ProgressMode(StrEnum):
+    AUTO = "auto"
+    LIVE = "live"
+    LOG = "log"
+    OFF = "off"
+
+
+# "\b" keeps the lines of the paragraph that follows as they are.
+EPILOG = "\b\n" + describe()
 
 app = typer.Typer(add_completion=False, help=__doc__)
 console = Console(width=None if Console().is_terminal else 150)
@@ -54,18 +67,84 @@ def _parse_set(values: list[str]) -> dict[str, Any]:
 
 
 def print_summary(result: CrawlResult) -> None:
-    console.print(render_table(result.rows))
+    """The per-host table, what the crawler refused on its own, and where the files are."""
+    if result.export_error is None:
+        console.print(render_table(result.rows))
+    else:
+        console.print("no per-host table: the decision log could not be exported")
     extra = crawler_side_refusals(result.stats)
     if extra:
         console.print(
             "refused by the crawler itself: "
             + ", ".join(f"{k} x{v}" for k, v in sorted(extra.items()))
         )
+    slow = skipped_hosts(result.stats)
+    if slow:
+        limit = result.stats.get(keys.MAX_CRAWL_DELAY)
+        console.print(
+            f"hosts skipped for asking more than {_seconds(limit)} between requests"
+            f" ({CrawlerReason.CRAWL_DELAY_TOO_LONG.value}): "
+            + ", ".join(f"{host} {delay:g} s" for host, (delay, _) in sorted(slow.items()))
+        )
     console.print(f"kept responses:   {result.pages_path}")
-    console.print(f"decision log:     {result.log_path}")
+    if result.export_error is None:
+        console.print(f"decision log:     {result.log_path} ({result.log_records} records)")
 
 
-@app.command()
+def _seconds(value: Any) -> str:
+    return f"{value:g} s" if isinstance(value, int | float) else "COMPLIANCE_MAX_CRAWL_DELAY"
+
+
+def _requests(n: int) -> str:
+    return f"{n} request" if n == 1 else f"{n} requests"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def outcome(result: CrawlResult) -> tuple[ExitCode, str | None]:
+    """The exit code of a crawl and, unless it is 0, the reason in one line."""
+    problems: dict[ExitCode, str] = {}
+    refused = service_refusals(result.stats)
+    where = f"at {result.service_url}" if result.service_url else "embedded"
+    messages: list[str] = []
+    if n := refused.get(CrawlerReason.SERVICE_UNAVAILABLE.value, 0):
+        detail = result.stats.get(keys.SERVICE_UNAVAILABLE_DETAIL) or "no detail"
+        messages.append(
+            f"{_requests(n)} refused because the opt-out service was unavailable"
+            f" ({detail}; service {where})"
+        )
+    if n := refused.get(CrawlerReason.SERVICE_REJECTED.value, 0):
+        detail = result.stats.get(keys.SERVICE_REJECTED_DETAIL) or "no detail"
+        if result.stats.get(keys.SERVICE_REJECTED_STATUS) in (401, 403):
+            messages.append(
+                f"the service rejected the API key ({_requests(n)} refused; {detail};"
+                f" service {where})"
+            )
+        else:
+            messages.append(
+                f"{_requests(n)} refused because the opt-out service rejected the calls"
+                f" ({detail}; service {where})"
+            )
+    if messages:
+        problems[ExitCode.SERVICE_REFUSALS] = "; ".join(messages)
+    if result.export_error is not None:
+        problems[ExitCode.LOG_EXPORT_FAILED] = (
+            f"the decision log could not be exported to {result.log_path}"
+            f" ({result.export_error})"
+        )
+    if result.interrupted_by is not None:
+        problems[ExitCode.INTERRUPTED] = (
+            f"stopped by {result.interrupted_by}; the log and the table cover the crawl until then"
+        )
+    if not problems:
+        return ExitCode.OK, None
+    codes = [code for code in PRECEDENCE if code in problems]
+    return codes[0], _one_line("; ".join(problems[code] for code in codes))
+
+
+@app.command(epilog=EPILOG)
 def crawl(
     urls: Annotated[list[str] | None, typer.Argument(help="start URLs")] = None,
     seeds: Annotated[
@@ -94,7 +173,11 @@ def crawl(
     concurrency: Annotated[int, typer.Option(min=1)] = 16,
     db: Annotated[Path | None, typer.Option(help="embedded: SQLite file of the service")] = None,
     allow_private_networks: Annotated[
-        bool, typer.Option(help="embedded: let the service fetch from private/loopback addresses")
+        bool,
+        typer.Option(
+            "--allow-private-networks",
+            help="embedded: let the service fetch from private/loopback addresses",
+        ),
     ] = False,
     piracy_list: Annotated[
         list[Path] | None,
@@ -104,6 +187,10 @@ def crawl(
         list[str] | None, typer.Option("--set", help="extra Scrapy setting NAME=VALUE (repeatable)")
     ] = None,
     log_level: Annotated[str, typer.Option()] = "INFO",
+    progress: Annotated[
+        ProgressMode,
+        typer.Option(help="live table (auto: when stdout is a terminal), log lines, or none"),
+    ] = ProgressMode.AUTO,
 ) -> None:
     """Crawl from the start URLs, every fetch decided by the opt-out service."""
     start = list(urls or []) + (_read_seeds(seeds) if seeds else [])
@@ -135,14 +222,18 @@ def crawl(
         embedded_overrides=overrides,
         log_level=log_level.upper(),
         extra_settings=_parse_set(set_ or []),
+        progress=progress.value,
     )
-    result = run_crawl(config)
+    try:
+        result = run_crawl(config)
+    except KeyboardInterrupt:
+        print("error: interrupted before the crawl started", file=sys.stderr, flush=True)
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
     print_summary(result)
-    if result.stats.get("compliance/log_export_error"):
-        console.print(
-            "[red]decision log export failed: "
-            + json.dumps(result.stats["compliance/log_export_error"])
-        )
+    code, message = outcome(result)
+    if message is not None:
+        print(f"error: {message}", file=sys.stderr, flush=True)
+    raise typer.Exit(int(code))
 
 
 def main() -> None:

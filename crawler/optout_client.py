@@ -8,6 +8,7 @@ Exceptions::
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections.abc import Sequence
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import httpx
+
+from crawler.files import atomic_output
 
 EMBEDDED_BASE_URL = "http://optout.embedded"
 
@@ -125,14 +128,22 @@ class HttpOptOutClient:
         )
 
     @classmethod
-    def for_asgi_app(cls, app: Any, api_key: str, *, timeout: float = 30.0) -> HttpOptOutClient:
-        return cls(
-            EMBEDDED_BASE_URL,
-            api_key,
-            timeout=timeout,
-            # An exception inside the app becomes a 500, i.e. a retryable ServiceError.
-            transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+    def for_asgi_app(
+        cls,
+        app: Any,
+        api_key: str,
+        *,
+        timeout: float = 30.0,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> HttpOptOutClient:
+        """A client of ``app`` in this process; on ``loop`` (another thread's) when given."""
+        # An exception inside the app becomes a 500, i.e. a retryable ServiceError.
+        transport: httpx.AsyncBaseTransport = httpx.ASGITransport(
+            app=app, raise_app_exceptions=False
         )
+        if loop is not None:
+            transport = OtherLoopTransport(transport, loop)
+        return cls(EMBEDDED_BASE_URL, api_key, timeout=timeout, transport=transport)
 
     async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -236,8 +247,6 @@ class HttpOptOutClient:
         The bytes are written as the service sent them (an auditor may hash the file), first
         to ``<dest>.partial``, which replaces ``dest`` only once the whole export has arrived.
         """
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        partial = dest.with_name(dest.name + ".partial")
         lines = 0
         last = b"\n"
         try:
@@ -247,7 +256,7 @@ class HttpOptOutClient:
                 if response.status_code >= 300:
                     await response.aread()
                     self._check(response)
-                with partial.open("wb") as out:
+                with atomic_output(dest) as out:
                     async for chunk in response.aiter_bytes():
                         if chunk:
                             out.write(chunk)
@@ -257,13 +266,47 @@ class HttpOptOutClient:
                         out.write(b"\n")
                         lines += 1
         except httpx.HTTPError as exc:
-            partial.unlink(missing_ok=True)
             raise ServiceError(f"{type(exc).__name__}: {exc}") from exc
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        partial.replace(dest)
         return lines
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+class OtherLoopTransport(httpx.AsyncBaseTransport):
+    """Hands every request to ``inner`` on ``loop``, another thread's event loop, and waits.
+
+    The embedded service runs on its own thread and loop (``crawler.embedded``): the app, its
+    tasks and its worker threads all live there. The answer is read completely on that loop, so
+    the caller gets a response that no longer depends on it. The request's read timeout bounds
+    the whole call (``httpx.ASGITransport`` has no timeouts of its own); a call that cannot be
+    handed over because that loop has ended fails like a refused connection.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, loop: asyncio.AbstractEventLoop) -> None:
+        self._inner = inner
+        self._loop = loop
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        timeouts = request.extensions.get("timeout") or {}
+        timeout = timeouts.get("read")
+
+        async def call() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+            response = await self._inner.handle_async_request(request)
+            try:
+                body = await response.aread()
+            finally:
+                await response.aclose()
+            return response.status_code, response.headers.raw, body
+
+        coro = call()
+        try:
+            future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        except RuntimeError as exc:  # that loop is closed
+            coro.close()
+            raise httpx.ConnectError(f"the embedded service has stopped ({exc})") from exc
+        try:
+            status, headers, body = await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+        except TimeoutError as exc:
+            raise httpx.ReadTimeout(f"no answer within {timeout} s", request=request) from exc
+        return httpx.Response(status, headers=headers, content=body)

@@ -44,9 +44,24 @@ COMPLIANCE_JOB = ""
 # File the job's decision log is exported to (JSONL) when the spider closes; empty: no export.
 COMPLIANCE_LOG_EXPORT = ""
 
+# Seconds between two requests to one host at most: a host whose robots.txt asks for a longer
+# Crawl-delay (or Request-rate) is skipped, its requests refused before they are made and counted
+# as compliance/skipped/crawl_delay.too_long (never crawled faster than it asks). The real-world
+# corpus has delays of minutes to a day, which would leave a crawl idling on a few hosts to the
+# end of its time budget. 0 switches the limit off.
+COMPLIANCE_MAX_CRAWL_DELAY = 60.0
+
 # Directory and format ("warc" or "jsonl") of the kept responses written by OutputPipeline.
 COMPLIANCE_OUTPUT_DIR = "out"
 COMPLIANCE_OUTPUT_FORMAT = "warc"
+
+# The progress display during the crawl (crawler.progress.ProgressDisplay): "log" writes a log
+# line every COMPLIANCE_PROGRESS_INTERVAL seconds; "live" shows a table on the terminal, updated
+# every second; "auto" is "live" when stdout is a terminal and "log" otherwise (optout-crawl's
+# choice); "off" shows nothing. Each shows pages fetched, kept and refused, and the hosts whose
+# requests wait on a crawl delay (how many requests, how long the delay).
+COMPLIANCE_PROGRESS = "log"
+COMPLIANCE_PROGRESS_INTERVAL = 60.0
 
 # First backoff in seconds between retries of a failed call to the service (doubled each time).
 COMPLIANCE_SERVICE_BACKOFF = 0.5

@@ -1,8 +1,9 @@
 """The bundled demo web: virtual hosts, each showing one situation a compliant crawl must handle.
 
 A site set is a ``dict[str, Site]`` keyed by lowercase host name. ``demo_sites()`` is the
-hand-written demo, ``generated_sites()`` a synthetic web for benchmarks and ``slow_sites()`` one
-large host that answers slowly, so a crawl against it lasts long enough to be interrupted.
+hand-written demo, ``generated_sites()`` a synthetic web for benchmarks, ``slow_sites()`` one
+large host that answers slowly, so a crawl against it lasts long enough to be interrupted, and
+``delay_sites()`` hosts whose robots.txt asks for crawl delays from none to a day.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ PIRACY_HOST = "streamvault-free.to"
 PIRACY_SUBDOMAIN_HOST = "media.streamvault-free.to"
 PUBLISHER_HOST = "www.northwindtimes.com"
 SLOW_HOST = "www.slowriver-archive.org"
+PATIENT_HOST = "www.tidewater-almanac.org"  # Crawl-delay: 2
+GLACIAL_HOST = "www.glacier-letters.org"  # Crawl-delay: 3600
+DAYLONG_HOST = "www.daylong-gazette.org"  # Crawl-delay: 86400
+BRISK_HOST = "www.brisk-bulletin.org"  # no crawl delay
 DEMO_TOKEN = "ExampleBot"
 DEMO_SEEDS: tuple[str, ...] = (f"http://{ORDINARY_HOST}/",)
 
@@ -355,6 +360,29 @@ def generated_sites(
 def slow_sites() -> dict[str, Site]:
     """One large host whose pages each take 0.05 s to answer."""
     return generated_sites(1, 300, delay=0.05, host_pattern=SLOW_HOST)
+
+
+def crawl_delay_robots(seconds: float) -> str:
+    return f"User-agent: *\nCrawl-delay: {seconds:g}\nAllow: /\n"
+
+
+def delay_sites() -> dict[str, Site]:
+    """Hosts asking for different crawl delays in their robots.txt.
+
+    ``PATIENT_HOST`` asks for 2 s and has 200 pages (a crawl of it lasts long enough to be
+    stopped, or to hit a time limit, with requests queued behind the delay); ``GLACIAL_HOST``
+    (an hour) and ``DAYLONG_HOST`` (a day) have 10 pages each; ``BRISK_HOST`` asks for nothing
+    and has 10 pages.
+    """
+    sites: dict[str, Site] = {}
+    for host, pages, robots in (
+        (PATIENT_HOST, 200, crawl_delay_robots(2)),
+        (GLACIAL_HOST, 10, crawl_delay_robots(3600)),
+        (DAYLONG_HOST, 10, crawl_delay_robots(86400)),
+        (BRISK_HOST, 10, ALLOW_ALL),
+    ):
+        sites.update(generated_sites(1, pages, robots=robots, host_pattern=host))
+    return sites
 
 
 def with_delay(sites: Mapping[str, Site], delay: float) -> dict[str, Site]:

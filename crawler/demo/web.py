@@ -6,7 +6,7 @@ that is not part of the demo web gets a 502 and ``CONNECT`` gets a 501. Every re
 to an access log (one JSON line, written and flushed at once) so tests can check what reached the
 "sites" while the server runs.
 
-    python -m crawler.demo.web --sites demo|bench|slow [--hosts N] [--pages M] [--delay S]
+    python -m crawler.demo.web --sites demo|bench|slow|delays [--hosts N] [--pages M] [--delay S]
                                [--host 127.0.0.1] [--port 0] [--access-log FILE]
 """
 
@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 from crawler.demo.sites import (
     Route,
     Site,
+    delay_sites,
     demo_sites,
     generated_sites,
     html_page,
@@ -504,7 +505,7 @@ def site_set(name: str, hosts: int, pages: int, delay: float | None) -> dict[str
     """The site set a CLI ``--sites`` name stands for."""
     if name == "bench":
         return generated_sites(hosts, pages, delay=delay or 0.0)
-    sites = demo_sites() if name == "demo" else slow_sites()
+    sites = {"demo": demo_sites, "delays": delay_sites}.get(name, slow_sites)()
     return with_delay(sites, delay) if delay else sites
 
 
@@ -528,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m crawler.demo.web",
         description="Serve the demo web (many virtual hosts, also an HTTP proxy) on loopback.",
     )
-    parser.add_argument("--sites", choices=["demo", "bench", "slow"], default="demo")
+    parser.add_argument("--sites", choices=["demo", "bench", "slow", "delays"], default="demo")
     parser.add_argument("--hosts", type=int, default=50, help="bench: number of hosts")
     parser.add_argument("--pages", type=int, default=100, help="bench: pages per host")
     parser.add_argument("--delay", type=float, default=None, help="minimum seconds per answer")

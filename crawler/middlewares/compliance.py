@@ -2,10 +2,16 @@
 
 Before: each request is decided (in batches shared by concurrent requests); ``deny`` raises
 ``IgnoreRequest``; ``allow`` records the decision id in the request's meta and makes the request's
-download slot honour the crawl delay. After: each response is reported as an observation;
-``discard`` raises ``IgnoreRequest`` so nothing downstream ever sees it. Whenever the service gives
-no usable answer the request is not made, or the response is not kept (fail closed), and every
-outcome is counted as ``compliance/<decision>/<reason>``.
+download slot honour the crawl delay, unless that delay is longer than
+``COMPLIANCE_MAX_CRAWL_DELAY``: then the host is skipped (``crawl_delay.too_long``), never crawled
+faster than it asks. After: each response is reported as an observation; ``discard`` raises
+``IgnoreRequest`` so nothing downstream ever sees it. Whenever the service gives no usable answer
+the request is not made, or the response is not kept (fail closed), and every outcome is counted
+as ``compliance/<decision>/<reason>``.
+
+When the spider starts closing (a ``CLOSESPIDER_*`` limit, Ctrl-C, SIGTERM), requests waiting in
+the downloader for their slot's crawl delay are dropped (``compliance/dropped/crawl.closing``)
+instead of being fetched one delay after another before the spider may close.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response, TextResponse
 from scrapy.utils.httpobj import urlparse_cached
 
+from crawler import stats as keys
 from crawler.batching import Batcher
 from crawler.optout_client import (
     Decision,
@@ -35,7 +42,7 @@ from crawler.optout_client import (
     ServiceError,
     ServiceRejected,
 )
-from crawler.reasons import CrawlerReason
+from crawler.reasons import DROPPED, SKIPPED, CrawlerReason
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -73,6 +80,10 @@ class ComplianceMiddleware:
         self.job: str = settings.get("COMPLIANCE_JOB") or f"job-{uuid.uuid4().hex[:12]}"
         self.head_max_bytes = settings.getint("COMPLIANCE_HEAD_MAX_BYTES", 65536)
         self.log_export: str = settings.get("COMPLIANCE_LOG_EXPORT") or ""
+        # 0 (or less) switches the limit off.
+        self.max_crawl_delay = settings.getfloat("COMPLIANCE_MAX_CRAWL_DELAY", 60.0)
+        self.closing = False
+        self._skipped_hosts: dict[str, dict[str, float | int]] = {}
         self._settings = settings
         self._client_factory = client_factory or self._default_client_factory
         self._client: OptOutClient | None = None
@@ -104,7 +115,59 @@ class ComplianceMiddleware:
     def from_crawler(cls, crawler: Crawler) -> ComplianceMiddleware:
         middleware = cls(crawler)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(middleware.engine_started, signal=signals.engine_started)
+        crawler.signals.connect(
+            middleware.request_reached_downloader, signal=signals.request_reached_downloader
+        )
         return middleware
+
+    # closing ------------------------------------------------------------------------------
+    def engine_started(self) -> None:
+        """Learn when the spider starts closing.
+
+        Scrapy 2.19 sends no signal then: ``spider_closed`` comes only after every request in
+        progress has finished, and requests queued in a download slot behind a crawl delay are
+        in progress, so the close would wait for each of them to be fetched in turn. Every path
+        to a close (``CLOSESPIDER_*``, idle, ``Crawler.stop``) goes through the engine's
+        ``close_spider_async``; the engine's own one is wrapped so that :meth:`start_closing`
+        runs first.
+        """
+        engine = self.crawler.engine
+        if engine is None or getattr(engine, "_compliance_watched", False):
+            return
+        close_spider_async = engine.close_spider_async
+
+        async def close_spider_and_drop_queued(*, reason: str = "cancelled") -> None:
+            self.start_closing(reason)
+            await close_spider_async(reason=reason)
+
+        setattr(engine, "close_spider_async", close_spider_and_drop_queued)  # noqa: B010
+        setattr(engine, "_compliance_watched", True)  # noqa: B010
+
+    def start_closing(self, reason: str = "") -> None:
+        """From now on no request is fetched: those queued in the downloader are dropped."""
+        if not self.closing:
+            self.closing = True
+            self.stats.set_value(keys.CLOSING_STARTED, time.time())
+            logger.info("spider closing (%s): requests not downloaded yet are dropped", reason)
+        self._drop_queued()
+
+    def request_reached_downloader(self, request: Request) -> None:
+        # A request that passed this middleware just before the close is queued in its slot
+        # right after this signal: drop it on the next turn of the loop.
+        if self.closing:
+            asyncio.get_running_loop().call_soon(self._drop_queued)
+
+    def _drop_queued(self) -> None:
+        engine = self.crawler.engine
+        if engine is None:
+            return
+        for slot in list(engine.downloader.slots.values()):
+            while slot.queue:
+                request, queued = slot.queue.popleft()
+                self.stats.inc_value(f"compliance/{DROPPED}/{CrawlerReason.CRAWL_CLOSING.value}")
+                logger.debug("dropped %s: the spider is closing", request.url)
+                queued.errback(IgnoreRequest(f"{DROPPED} ({CrawlerReason.CRAWL_CLOSING.value})"))
 
     # the client ---------------------------------------------------------------------------
     async def _default_client_factory(self) -> OptOutClient:
@@ -174,12 +237,14 @@ class ComplianceMiddleware:
         # A redirect copies its source's meta: that decision was for another URL.
         request.meta.pop("compliance_decision_id", None)
         request.meta.pop("compliance_reasons", None)
+        if self.closing:
+            self._refuse(DROPPED, CrawlerReason.CRAWL_CLOSING, request)
         if urlparse_cached(request).scheme not in ("http", "https"):
             self._refuse("deny", CrawlerReason.UNSUPPORTED_SCHEME, request)
         try:
             decision = await self._decisions.submit(request.url)
         except ServiceRejected as exc:
-            self._refuse("deny", CrawlerReason.SERVICE_REJECTED, request, str(exc))
+            self._refuse("deny", CrawlerReason.SERVICE_REJECTED, request, str(exc), exc.status)
         except ServiceError as exc:
             self._refuse("deny", CrawlerReason.SERVICE_UNAVAILABLE, request, str(exc))
         except Exception as exc:  # a bug or a broken client: still refused, still counted
@@ -189,10 +254,37 @@ class ComplianceMiddleware:
         if decision.decision != "allow":
             logger.debug("deny %s: %s", request.url, ", ".join(decision.reasons))
             raise IgnoreRequest(f"denied by the opt-out service: {', '.join(decision.reasons)}")
+        if self.closing:  # decided while the spider started closing
+            self._refuse(DROPPED, CrawlerReason.CRAWL_CLOSING, request)
+        if decision.crawl_delay and 0 < self.max_crawl_delay < decision.crawl_delay:
+            self._skip_slow_host(request, decision.crawl_delay)
         request.meta["compliance_decision_id"] = decision.id
         request.meta["compliance_reasons"] = list(decision.reasons)
         if decision.crawl_delay:
             self._apply_crawl_delay(request, decision.crawl_delay)
+
+    def _skip_slow_host(self, request: Request, crawl_delay: float) -> NoReturn:
+        host = urlparse_cached(request).hostname or ""
+        entry = self._skipped_hosts.get(host)
+        if entry is None:
+            entry = self._skipped_hosts[host] = {"crawl_delay": crawl_delay, "requests": 0}
+            self.stats.set_value(keys.SKIPPED_HOSTS, self._skipped_hosts)
+            self.stats.set_value(keys.MAX_CRAWL_DELAY, self.max_crawl_delay)
+            logger.warning(
+                "skipping %s: its robots.txt asks for %g s between requests, more than "
+                "COMPLIANCE_MAX_CRAWL_DELAY (%g s)",
+                host,
+                crawl_delay,
+                self.max_crawl_delay,
+            )
+        entry["requests"] = int(entry["requests"]) + 1
+        entry["crawl_delay"] = max(float(entry["crawl_delay"]), crawl_delay)
+        self._refuse(
+            SKIPPED,
+            CrawlerReason.CRAWL_DELAY_TOO_LONG,
+            request,
+            f"crawl delay {crawl_delay:g} s > {self.max_crawl_delay:g} s",
+        )
 
     def _apply_crawl_delay(self, request: Request, delay: float) -> None:
         engine = self.crawler.engine
@@ -215,7 +307,7 @@ class ComplianceMiddleware:
                 self._observation(decision_id, request, response)
             )
         except ServiceRejected as exc:
-            self._refuse("discard", CrawlerReason.SERVICE_REJECTED, request, str(exc))
+            self._refuse("discard", CrawlerReason.SERVICE_REJECTED, request, str(exc), exc.status)
         except ServiceError as exc:
             self._refuse("discard", CrawlerReason.SERVICE_UNAVAILABLE, request, str(exc))
         except Exception as exc:
@@ -263,9 +355,20 @@ class ComplianceMiddleware:
 
     # outcomes -----------------------------------------------------------------------------
     def _refuse(
-        self, decision: str, reason: CrawlerReason, request: Request, detail: str = ""
+        self,
+        decision: str,
+        reason: CrawlerReason,
+        request: Request,
+        detail: str = "",
+        status: int | None = None,
     ) -> NoReturn:
         self.stats.inc_value(f"compliance/{decision}/{reason.value}")
+        if reason is CrawlerReason.SERVICE_UNAVAILABLE:
+            self.stats.set_value(keys.SERVICE_UNAVAILABLE_DETAIL, detail)
+        elif reason is CrawlerReason.SERVICE_REJECTED:
+            self.stats.set_value(keys.SERVICE_REJECTED_DETAIL, detail)
+            if status is not None:
+                self.stats.set_value(keys.SERVICE_REJECTED_STATUS, status)
         if reason in (CrawlerReason.SERVICE_UNAVAILABLE, CrawlerReason.SERVICE_REJECTED):
             self._warn("%s %s (%s): %s", decision, request.url, reason.value, detail)
         else:

@@ -128,7 +128,12 @@ def test_service_stopped_mid_crawl_fails_closed(tmp_path: Path, served_factory: 
         service.kill()
         killed_at = time.time()
         run = finish_crawl(proc, tmp_path / "out", timeout=120)
-    assert run.returncode == 0, run.stderr[-3000:]
+    # Fail closed, and say so: exit code 3, one line on stderr.
+    assert run.returncode == 3, run.stderr[-3000:]
+    error = run.stderr.strip().splitlines()[-1]
+    assert error.startswith("error: ")
+    assert "opt-out service was unavailable" in error
+    assert service.url in error
     access = page_requests(read_access_log(access_log), SLOW_HOST)
     # Requests already allowed may still be in flight (one page takes 50 ms); nothing new after.
     late = [r for r in access if r.t > killed_at + 1.0]

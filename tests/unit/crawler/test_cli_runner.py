@@ -23,10 +23,11 @@ def crawls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[CrawlConfig]
         row = HostRow("a.test", asked=2, allowed=1, denied=1)
         row.refusals["robots.disallowed"] += 1
         return CrawlResult(
-            {"compliance/deny/service.unavailable": 1},
+            {"compliance/deny/request.unsupported_scheme": 1},
             tmp_path / "decision-log.jsonl",
             tmp_path / "pages.warc.gz",
             [row],
+            log_records=3,
         )
 
     monkeypatch.setattr(cli, "run_crawl", fake_run)
@@ -108,7 +109,7 @@ def test_options_become_the_crawl_config(crawls: list[CrawlConfig], tmp_path: Pa
     assert "a.test" in result.output
     assert "total" in result.output
     assert "robots.disallowed x1" in result.output
-    assert "deny:service.unavailable x1" in result.output
+    assert "deny:request.unsupported_scheme x1" in result.output
     assert str(tmp_path / "pages.warc.gz") in result.output.replace("\n", "")
 
 
@@ -132,7 +133,9 @@ def test_scrapy_settings_of_a_crawl(tmp_path: Path) -> None:
     settings = scrapy_settings(config)
     assert settings["ADDONS"] == {"crawler.addon.ComplianceAddon": 0}
     assert "crawler.pipelines.output.OutputPipeline" in settings["ITEM_PIPELINES"]
-    assert settings["COMPLIANCE_LOG_EXPORT"] == str(tmp_path / "decision-log.jsonl")
+    # The runner exports the log itself after the crawl, whatever way it ended.
+    assert settings["COMPLIANCE_LOG_EXPORT"] == ""
+    assert settings["COMPLIANCE_PROGRESS"] == "auto"
     assert settings["COMPLIANCE_JOB"] == "j2"
     assert settings["COMPLIANCE_CRAWLER_TOKEN"] == "OurBot"
     assert settings["COMPLIANCE_EMBEDDED_DATABASE_URL"] == "sqlite:///db.sqlite3"

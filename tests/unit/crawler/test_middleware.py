@@ -363,3 +363,99 @@ async def test_the_observation_reports_the_final_url_and_no_head_for_non_html() 
     assert second.content_type == "image/png"
     assert (second.length, second.sha256) == (4, hashlib.sha256(b"\x89PNG").hexdigest())
     assert stats(mw)["compliance/responses"] == 2
+
+
+async def test_a_host_asking_for_too_long_a_crawl_delay_is_skipped_not_slowed_down() -> None:
+    mw = build(FakeClient(delay=3600.0), COMPLIANCE_MAX_CRAWL_DELAY=60)
+    touched: list[Request] = []
+    mw.crawler.engine = SimpleNamespace(  # type: ignore[assignment]
+        downloader=SimpleNamespace(_get_slot=touched.append)
+    )
+    assert await decide(mw, "http://slow.test/a") == "deny"
+    assert await decide(mw, "http://slow.test/b") == "deny"
+    assert touched == []  # no download slot was made to wait an hour
+    s = stats(mw)
+    assert s["compliance/allow/robots.allowed"] == 2  # what the service decided (and logged)
+    assert s["compliance/skipped/crawl_delay.too_long"] == 2  # what the crawler did
+    assert s["compliance/skipped_hosts"] == {"slow.test": {"crawl_delay": 3600.0, "requests": 2}}
+    assert s["compliance/max_crawl_delay"] == 60.0
+
+
+async def test_a_crawl_delay_within_the_limit_is_honoured_and_0_means_no_limit() -> None:
+    for limit, delay in ((60.0, 60.0), (0.0, 86400.0)):
+        mw = build(FakeClient(delay=delay), COMPLIANCE_MAX_CRAWL_DELAY=limit)
+        slot = Slot(8, 0.0, 0.5)
+        mw.crawler.engine = SimpleNamespace(  # type: ignore[assignment]
+            downloader=SimpleNamespace(_get_slot=lambda request, slot=slot: ("h.test", slot))
+        )
+        assert await decide(mw, "http://h.test/a") == "allow"
+        assert slot.delay == delay
+        assert "compliance/skipped/crawl_delay.too_long" not in stats(mw)
+
+
+def test_the_default_limit_is_a_minute() -> None:
+    crawler = get_crawler(settings_dict={"ADDONS": {ComplianceAddon: 0}})
+    assert crawler.settings.getfloat("COMPLIANCE_MAX_CRAWL_DELAY") == 60.0
+
+
+async def test_service_errors_are_kept_for_the_report() -> None:
+    down = build(FakeClient(fail=10))
+    await decide(down, "http://h.test/a")
+    assert stats(down)["compliance/service_unavailable_detail"] == "connection refused"
+    rejected = build(FakeClient(reject=True))
+    await decide(rejected, "http://h.test/a")
+    s = stats(rejected)
+    assert s["compliance/service_rejected_status"] == 401
+    assert "unknown API key" in s["compliance/service_rejected_detail"]
+
+
+class FakeEngine:
+    """The parts of Scrapy's engine the closing logic touches: its close and its slots."""
+
+    def __init__(self, downloader: Any) -> None:
+        self.downloader = downloader
+        self.closed_with: list[str] = []
+
+    async def close_spider_async(self, *, reason: str = "cancelled") -> None:
+        self.closed_with.append(reason)
+
+
+async def test_closing_drops_the_requests_queued_behind_a_crawl_delay() -> None:
+    from twisted.internet.defer import Deferred
+    from twisted.python.failure import Failure
+
+    client = FakeClient()
+    mw = build(client)
+    slot = Slot(8, 30.0, 0.0)
+    failures: list[Failure] = []
+    for i in range(3):
+        queued: Deferred[Response] = Deferred()
+        queued.addErrback(failures.append)
+        slot.queue.append((Request(f"http://h.test/{i}"), queued))
+    engine = FakeEngine(SimpleNamespace(slots={"h.test": slot}))
+    mw.crawler.engine = engine  # type: ignore[assignment]
+    mw.engine_started()
+    mw.engine_started()  # wrapped once only
+    await engine.close_spider_async(reason="closespider_timeout")
+    assert engine.closed_with == ["closespider_timeout"]  # the engine's own close still runs
+    assert not slot.queue
+    assert len(failures) == 3
+    assert all(isinstance(f.value, IgnoreRequest) for f in failures)
+    assert stats(mw)["compliance/dropped/crawl.closing"] == 3
+    assert isinstance(stats(mw)["compliance/closing_started"], float)
+    # A request reaching the middleware now is dropped without asking the service.
+    assert await decide(mw, "http://h.test/late") == "deny"
+    assert client.decide_calls == []
+    assert stats(mw)["compliance/dropped/crawl.closing"] == 4
+
+
+async def test_a_request_decided_while_closing_is_dropped() -> None:
+    client = FakeClient()
+    mw = build(client)
+    mw.crawler.engine = FakeEngine(SimpleNamespace(slots={}))  # type: ignore[assignment]
+    pending = asyncio.ensure_future(decide(mw, "http://h.test/a"))
+    await asyncio.sleep(0)  # waiting for its batch
+    mw.start_closing("shutdown")
+    assert await pending == "deny"
+    assert client.decide_calls == [["http://h.test/a"]]  # decided (and logged) by the service
+    assert stats(mw)["compliance/dropped/crawl.closing"] == 1

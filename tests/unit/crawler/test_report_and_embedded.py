@@ -106,3 +106,65 @@ def test_totals_and_the_rendered_table(tmp_path: Path) -> None:
 
 def test_a_missing_log_gives_no_rows(tmp_path: Path) -> None:
     assert build_report(tmp_path / "none.jsonl", {}) == ([], Counter())
+
+
+def test_a_refusal_shows_its_second_reason_too() -> None:
+    records = [
+        {
+            "type": "decision",
+            "host": "down.test",
+            "decision": "deny",
+            "reasons": ["robots.unreachable", reason],
+        }
+        for reason in ("robots.timeout", "robots.timeout", "robots.timeout", "robots.server_error")
+    ]
+    records.append(
+        {"type": "decision", "host": "down.test", "decision": "deny", "reasons": ["piracy.listed"]}
+    )
+    (row,) = host_rows(records)
+    assert row.refusals == {
+        "robots.unreachable (robots.timeout)": 3,
+        "robots.unreachable (robots.server_error)": 1,
+        "piracy.listed": 1,
+    }
+    console = Console(width=250, record=True)
+    console.print(render_table([row]))
+    assert "robots.unreachable (robots.timeout) x3" in console.export_text()
+
+
+def test_hosts_the_crawler_skipped_come_from_the_stats() -> None:
+    records = [
+        {"type": "decision", "host": "slow.test", "decision": "allow", "reasons": ["r.a"]},
+        {"type": "decision", "host": "fast.test", "decision": "allow", "reasons": ["r.a"]},
+    ]
+    stats = {
+        "compliance/skipped/crawl_delay.too_long": 4,
+        "compliance/skipped_hosts": {
+            "slow.test": {"crawl_delay": 3600.0, "requests": 1},
+            "never.test": {"crawl_delay": 86400, "requests": 3},
+        },
+    }
+    rows = {row.host: row for row in host_rows(records, stats)}
+    assert (rows["slow.test"].allowed, rows["slow.test"].fetched, rows["slow.test"].skipped) == (
+        1,
+        0,
+        1,
+    )
+    assert rows["slow.test"].refusals == {"crawl_delay.too_long (3600 s)": 1}
+    assert (rows["never.test"].asked, rows["never.test"].skipped) == (0, 3)
+    assert rows["fast.test"].skipped == 0
+    assert totals(rows.values()).skipped == 4
+    assert crawler_side_refusals(stats) == {"skipped:crawl_delay.too_long": 4}
+
+
+def test_crawler_side_refusals_include_drops_at_closing() -> None:
+    stats = {
+        "compliance/dropped/crawl.closing": 9,
+        "compliance/deny/service.rejected": 1,
+        "compliance/closing_started": 1795451213.4,
+        "compliance/skipped_hosts": {},
+    }
+    assert crawler_side_refusals(stats) == {
+        "dropped:crawl.closing": 9,
+        "deny:service.rejected": 1,
+    }
