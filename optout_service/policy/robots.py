@@ -9,6 +9,7 @@ matching are :mod:`optout_service.policy.robotstxt`.
 from __future__ import annotations
 
 import codecs
+import sys
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -97,3 +98,8 @@ class RobotsRules:
             delay = max(delay or 0.0, rate[1] / rate[0])
         reason = Reason.ROBOTS_ALLOWED if found.allowed else Reason.ROBOTS_DISALLOWED
         return RobotsVerdict(found.allowed, reason, delay, found.rule)
+
+    def estimated_bytes(self) -> int:
+        """The memory this answer holds and may come to hold (the caches' unit of account)."""
+        parsed = self.robots.estimated_bytes() if self.robots is not None else 0
+        return sys.getsizeof(self) + parsed

@@ -14,19 +14,45 @@ Matching (2.2.2, 2.2.3): paths and patterns are compared after the same normalis
 and other characters that URIs cannot carry are percent-encoded as UTF-8, escapes of unreserved
 characters are decoded, other escapes are upper-cased, so ``%2F`` stays distinct from ``/``).
 ``*`` matches any sequence, a final ``$`` anchors the end. The rule with the longest pattern wins
-and ``allow`` wins a tie. ``/robots.txt`` is always allowed. Matching is linear in the path per
-pattern segment: no regular expressions, no backtracking blow-up.
+and ``allow`` wins a tie. ``/robots.txt`` is always allowed.
+
+Budgets (docs/robots.md, "Budgets"): parsing is one pass over the text and keeps at most a few
+objects per rule; a lookup checks each rule at most once, and a wildcard pattern is matched by at
+most ``MAX_SEGMENTS`` substring searches that move forward through the path (no regular
+expressions, no backtracking). Every cut made to stay within these budgets reads the file more
+strictly, never less: a pattern with too many segments is shortened when it disallows (it then
+matches more paths) and ignored when it allows; a group with too many rules disallows everything.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import attrgetter
 
 MAX_LINE_CHARS = 2083 * 8  # google/robotstxt's limit for one line
-MAX_RULES_PER_GROUP = 50_000  # beyond this a group is cut; a decision still fails closed on it
+# Beyond this many rules a group is cut, and what was cut is read as "Disallow: /" ranked above
+# every other rule: the agents of that group are disallowed everywhere (fail closed).
+MAX_RULES_PER_GROUP = 50_000
+# A pattern is matched by at most this many '*'-separated segments (the real files we hold have at
+# most 13). A longer disallow pattern keeps its first segments and loses its '$' (it matches more
+# paths); a longer allow pattern is ignored (it matches none).
+MAX_SEGMENTS = 16
+# A lookup runs substring searches for at most this many wildcard patterns (those whose literal
+# prefix, and for a "$" pattern whose end, already fit the path; the real files we hold need
+# fewer than 512). Past it, a wildcard disallow is taken to match and a wildcard allow not to: the
+# stricter reading, and a bound on the time one lookup can take whatever the file.
+MAX_WILDCARD_CHECKS = 2_048
+MAX_CRAWL_DELAY = 86_400.0  # seconds; a larger delay (or an overflowing one) is read as a day
+# A parsed file keeps indexed rule sets for this many distinct sets of groups (the crawler's token
+# and one more, in practice); other agents are answered by one scan without an index, so nothing
+# a caller asks can grow a cached file beyond the size estimated when it was parsed.
+MAX_AGENT_SETS = 2
+MAX_CACHED_TOKENS = 16  # agent strings remembered per parsed file
+_BLOCK_CHARS = 1 << 16  # the text is split into lines this much at a time (bounds the peak)
+_LINE_MASK = (1 << 32) - 1
 
 _USER_AGENT, _ALLOW, _DISALLOW, _SITEMAP, _CRAWL_DELAY, _REQUEST_RATE = range(6)
 _KEY_INITIALS = frozenset("uUaAdDsScCrR")  # first letters of every key below
@@ -51,7 +77,9 @@ _SAFE = frozenset(
 )
 _PLAIN = _SAFE - {"%"}
 _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-")
-_RATE_VALUE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*([smhd]?)", re.IGNORECASE)
+_TOKEN_PREFIX = re.compile(r"[A-Za-z_-]*")
+# At most 9 digits of requests: a longer count cannot be converted cheaply and means no limit.
+_RATE_VALUE = re.compile(r"^\s*([0-9]{1,9})\s*/\s*([0-9]+(?:\.[0-9]+)?)\s*([smhd]?)", re.IGNORECASE)
 _UNIT_SECONDS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
@@ -77,43 +105,140 @@ def normalise_path(value: str) -> str:
     return "".join(out)
 
 
+def _token_prefix(value: str) -> str:
+    """The leading run of product-token characters (RFC 9309 2.2.1: ``[A-Za-z_-]``), as written."""
+    match = _TOKEN_PREFIX.match(value)
+    return match.group() if match is not None else ""
+
+
 def product_token(value: str) -> str:
     """The product token of a user-agent line's value, lower-cased; '*' for the wildcard."""
     value = value.strip()
     if value.startswith("*") and (len(value) == 1 or value[1] in " \t"):
         return "*"
-    end = 0
-    for char in value:
-        if char not in _TOKEN_CHARS:
-            break
-        end += 1
-    return value[:end].lower()
+    return _token_prefix(value).lower()
+
+
+# Products that say which engine or browser a crawler imitates, not which crawler it is.
+_GENERIC_PRODUCTS = frozenset(
+    {
+        "applewebkit",
+        "chrome",
+        "chromium",
+        "compatible",
+        "crios",
+        "edg",
+        "edge",
+        "firefox",
+        "fxios",
+        "gecko",
+        "headlesschrome",
+        "khtml",
+        "like",
+        "mobile",
+        "mozilla",
+        "msie",
+        "opera",
+        "opr",
+        "presto",
+        "safari",
+        "trident",
+        "version",
+        "webkit",
+    }
+)
+# A product is ``name`` or ``name/version``; the name uses RFC 9110 token characters.
+_PRODUCT = re.compile(r"([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?:/\S*)?")
+
+
+def _agent_products(user_agent: str) -> Iterator[str]:
+    """The product names of a User-Agent value (RFC 9110 10.1.5) in order, comments included.
+
+    Inside a comment only ``name/version`` items count, and every item after ``compatible``
+    (``(Linux; Android 10)`` names no product; ``(compatible; FooBot; +http://...)`` does).
+    """
+    length = len(user_agent)
+    index = 0
+    while index < length:
+        char = user_agent[index]
+        if char.isspace():
+            index += 1
+        elif char == "(":
+            depth = 0
+            end = index
+            while end < length:  # to the matching ')', or to the end when there is none
+                if user_agent[end] == "(":
+                    depth += 1
+                elif user_agent[end] == ")":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                end += 1
+            compatible = False
+            for raw in user_agent[index + 1 : end].split(";"):
+                item = raw.strip()
+                if item.lower() == "compatible":
+                    compatible = True
+                    continue
+                match = _PRODUCT.fullmatch(item)
+                if match is not None and (compatible or "/" in item):
+                    yield match.group(1)
+            index = end + 1
+        else:
+            end = index
+            while end < length and not user_agent[end].isspace() and user_agent[end] != "(":
+                end += 1
+            match = _PRODUCT.fullmatch(user_agent[index:end].rstrip(";,"))
+            if match is not None:
+                yield match.group(1)
+            index = end
+
+
+def agent_product_token(user_agent: str) -> str:
+    """The product token a user-agent string names, as written; "" when it names none.
+
+    ``ExampleBot``, ``ExampleBot/1.0`` and ``Mozilla/5.0 (compatible; ExampleBot/1.0; +http://...)``
+    all name ``ExampleBot``: the first product that is not a generic browser product (Mozilla,
+    AppleWebKit, Chrome, Safari, ...), read with the grammar of user-agent lines
+    (:func:`product_token`), so that the name a file's ``User-agent:`` line gives always selects
+    that line's group. A string of browser products only names no crawler, and neither does one
+    whose first other product has no token characters (``360Spider``, ``***``): both give "".
+    """
+    for name in _agent_products(user_agent):
+        token = _token_prefix(name)
+        if token.lower() not in _GENERIC_PRODUCTS:
+            return token
+    return ""
 
 
 @dataclass(slots=True)  # not frozen: a frozen __init__ costs a third of the parse; never mutated
 class Rule:
     allow: bool
     pattern: str  # as written in the file
-    line: int  # 1-based line number in the file
     normalised: str
-    priority: int
     # The pattern (without a final '$') split at '*'; empty for a plain prefix, whose literal is
     # `normalised` (no tuple to allocate and track for most rules).
     segments: tuple[str, ...]
     anchored: bool  # ends with '$'
-    rank: int  # sort key: longest pattern first, then allow before disallow, then file order
-    kind: int  # 0: prefix, 1: whole path ('$', no '*'), 2: wildcard
+    # Sort key: longest pattern first, then allow before disallow, then file order; the low 32
+    # bits are the 1-based line number (one int object per rule instead of two).
+    rank: int
+    kind: int  # 0: prefix, 1: whole path ('$', no '*'), 2: wildcard, 3: wildcard ending in '$'
     literal: str  # the part before the first '*' (the whole pattern when there is none)
     last: str  # the last '*'-separated segment of a wildcard pattern, else ""
+
+    @property
+    def line(self) -> int:
+        return self.rank & _LINE_MASK
 
     @property
     def directive(self) -> str:
         return "allow" if self.allow else "disallow"
 
     def matches(self, path: str) -> bool:
-        if not self.segments:
-            return path.startswith(self.normalised)
         segments = self.segments
+        if not segments:
+            return path.startswith(self.normalised)
         first = segments[0]
         if len(segments) == 1:
             return path == first if self.anchored else path.startswith(first)
@@ -121,27 +246,61 @@ class Rule:
             return False
         position = len(first)
         last_index = len(segments) - 1
+        last = segments[last_index]
+        # The last segment first: it rules most patterns out with one search (or none, for '$').
+        if self.anchored:
+            if not path.endswith(last):
+                return False
+        elif _find(path, last, position) < 0:
+            return False
+        # Leftmost match of each segment, each search starting where the last one ended: at most
+        # MAX_SEGMENTS searches over disjoint stretches of the path.
         for index in range(1, last_index):
-            found = path.find(segments[index], position)
+            segment = segments[index]
+            found = _find(path, segment, position)
             if found < 0:
                 return False
-            position = found + len(segments[index])
-        last = segments[last_index]
+            position = found + len(segment)
         if self.anchored:
-            return len(path) - len(last) >= position and path.endswith(last)
-        return path.find(last, position) >= 0
+            return len(path) - len(last) >= position
+        return _find(path, last, position) >= 0
+
+
+# CPython's str.find compares up to (haystack x needle) characters for needles of 6 to 99
+# characters in haystacks under 30,000 (e.g. "a" * 90 + "ba" in "a" * 8000 takes 0.2 ms), and
+# switches to the linear two-way algorithm above that. A search that could cost more than
+# _DIRECT_FIND_WORK comparisons is therefore run on the path followed by NUL padding: the
+# result is the same (a normalised segment never holds a NUL), the time linear.
+_DIRECT_FIND_WORK = 1 << 16
+_PADDING = "\x00" * 30_000
+
+
+def _find(path: str, segment: str, start: int) -> int:
+    """``path.find(segment, start)`` in time linear in the path and the segment."""
+    length = len(segment)
+    if length < 6 or (len(path) - start) * length <= _DIRECT_FIND_WORK:
+        return path.find(segment, start)
+    return (path + _PADDING).find(segment, start)
+
+
+def _rank(length: int, allow: bool, line: int) -> int:
+    return ((1 << 24) - length) << 33 | (0 if allow else 1) << 32 | (line & _LINE_MASK)
 
 
 def make_rule(allow: bool, pattern: str, line: int) -> Rule | None:
-    """A compiled rule, or None for an empty pattern (which matches nothing)."""
+    """A compiled rule, or None for a pattern that matches nothing.
+
+    An empty pattern matches nothing. A pattern of more than ``MAX_SEGMENTS`` '*'-separated
+    segments is cut: a disallow keeps its first segments without the final '$' (a superset of
+    the paths it named, same rank), an allow is dropped (the empty subset). Either way a path the
+    whole file disallows stays disallowed.
+    """
     normalised = normalise_path(pattern)
     if not normalised:
         return None
+    rank = _rank(len(normalised), allow, line)
     if "*" not in normalised and not normalised.endswith("$"):  # a plain prefix: most rules
-        rank = ((1 << 24) - len(normalised)) << 33 | (0 if allow else 1) << 32 | line
-        return Rule(
-            allow, pattern, line, normalised, len(normalised), (), False, rank, 0, normalised, ""
-        )
+        return Rule(allow, pattern, normalised, (), False, rank, 0, normalised, "")
     anchored = normalised.endswith("$")
     body = normalised[:-1] if anchored else normalised
     while "**" in body:
@@ -149,22 +308,20 @@ def make_rule(allow: bool, pattern: str, line: int) -> Rule | None:
     if not anchored:
         body = body.rstrip("*")  # "/fish*" matches exactly what "/fish" does
     segments = tuple(body.split("*")) if body else ("",)
-    rank = ((1 << 24) - len(normalised)) << 33 | (0 if allow else 1) << 32 | line
-    kind = 2 if len(segments) > 1 else int(anchored)
-    last = segments[-1] if kind == 2 else ""
-    return Rule(
-        allow,
-        pattern,
-        line,
-        normalised,
-        len(normalised),
-        segments,
-        anchored,
-        rank,
-        kind,
-        segments[0],
-        last,
-    )
+    if len(segments) > MAX_SEGMENTS:
+        if allow:
+            return None
+        segments = segments[:MAX_SEGMENTS]
+        anchored = False
+    kind = (3 if anchored else 2) if len(segments) > 1 else int(anchored)
+    last = segments[-1] if kind >= 2 else ""
+    return Rule(allow, pattern, normalised, segments, anchored, rank, kind, segments[0], last)
+
+
+def _deny_all(line: int) -> Rule:
+    """What a group's rules beyond MAX_RULES_PER_GROUP are read as: ``Disallow: /`` ranked
+    above every real rule (real ranks start at 1 << 33), so no allow can win."""
+    return Rule(False, "/", "", (), False, line & _LINE_MASK, 0, "", "")
 
 
 @dataclass(slots=True)
@@ -187,22 +344,53 @@ INDEX_MIN_RULES = 24  # ...when an agent has this many; fewer are simply checked
 _RANK = attrgetter("rank")
 
 
+def _first_before(candidates: tuple[Rule, ...], path: str, limit: int, checks: int) -> Rule | None:
+    """The first of rank-ordered ``candidates`` matching ``path`` whose rank is below ``limit``,
+    ``checks`` wildcard checks of the lookup's budget being spent already."""
+    for rule in candidates:
+        if rule.rank >= limit:
+            return None
+        kind = rule.kind
+        if kind == 0:
+            if path.startswith(rule.literal):
+                return rule
+        elif kind == 1:
+            if path == rule.literal:
+                return rule
+        elif path.startswith(rule.literal) and (kind == 2 or path.endswith(rule.last)):
+            checks += 1
+            if checks <= MAX_WILDCARD_CHECKS:
+                if rule.matches(path):
+                    return rule
+            elif not rule.allow:
+                return rule  # past the budget: fail closed
+    return None
+
+
+_NO_LIMIT = 1 << 64  # above every rank
+
+
 class AgentRules:
     """The merged rules that apply to one product token, indexed for matching.
 
     Rules are checked in rank order and the first match decides. A rule whose literal prefix
     (the part before any ``*``) has at least ``INDEX_CHARS`` characters can only match paths
-    that start with those characters. Large rule sets are therefore filed by those characters:
-    a path is checked against its bucket, which also holds, in rank order, the short rules that
-    could match anything.
+    that start with those characters, so large rule sets are filed by those characters: a path
+    is checked against its bucket and against the short rules (kept apart, in rank order, each
+    rule in exactly one place), and the better-ranked of the two first matches decides. The
+    index holds a fixed number of references per rule.
+
+    Without an index (``indexed=False``, for agents beyond MAX_AGENT_SETS) a lookup scans the
+    rules in file order for the best-ranked match and nothing is built or kept.
     """
 
     __slots__ = (
         "_buckets",
-        "_checks",
+        "_indexed",
         "_only_disallows",
         "_others",
         "_prefixes",
+        "_ranked",
         "_short",
         "crawl_delay",
         "groups",
@@ -216,60 +404,102 @@ class AgentRules:
         crawl_delay: float | None,
         request_rate: tuple[int, float] | None,
         groups: int,
+        *,
+        indexed: bool = True,
     ) -> None:
         self.rules = rules  # in file order until the tables are built, then in rank order
         self.crawl_delay = crawl_delay
         self.request_rate = request_rate
         self.groups = groups
+        self._indexed = indexed
         # One C call tells whether any plain-prefix rule can match: when none does, only the
         # '$' and wildcard rules are left to check; when all rules are plain-prefix disallows,
         # it is the whole answer (and the tables below are never built).
         self._prefixes = tuple([r.literal for r in rules if r.kind == 0])
         self._only_disallows = all(r.kind == 0 and not r.allow for r in rules)
-        self._checks: tuple[Rule, ...] | None = None
+        self._ranked: tuple[Rule, ...] | None = None
         self._others: tuple[Rule, ...] = ()
         self._buckets: dict[str, tuple[Rule, ...]] | None = None
         self._short: tuple[Rule, ...] = ()
 
     def _prepare(self) -> tuple[Rule, ...]:
-        rules = self.rules = tuple(sorted(self.rules, key=_RANK))
-        self._checks = rules
-        self._others = tuple([r for r in rules if r.kind != 0])
-        if len(rules) >= INDEX_MIN_RULES:
+        ranked = self.rules = tuple(sorted(self.rules, key=_RANK))
+        self._others = tuple([r for r in ranked if r.kind != 0])
+        if len(ranked) >= INDEX_MIN_RULES:
             buckets: dict[str, list[Rule]] = {}
-            for rule in rules:
-                if len(rule.literal) >= INDEX_CHARS:
-                    buckets.setdefault(rule.literal[:INDEX_CHARS], [])
-            for rule in rules:
-                if len(rule.literal) >= INDEX_CHARS:
-                    buckets[rule.literal[:INDEX_CHARS]].append(rule)
-                else:
-                    for bucket in buckets.values():
+            short: list[Rule] = []
+            for rule in ranked:  # in rank order, so every bucket is too
+                literal = rule.literal
+                if len(literal) >= INDEX_CHARS:
+                    bucket = buckets.get(literal[:INDEX_CHARS])
+                    if bucket is None:
+                        buckets[literal[:INDEX_CHARS]] = [rule]
+                    else:
                         bucket.append(rule)
+                else:
+                    short.append(rule)
             self._buckets = {key: tuple(found) for key, found in buckets.items()}
-            self._short = tuple([r for r in rules if len(r.literal) < INDEX_CHARS])
-        return rules
+            self._short = tuple(short)
+        self._ranked = ranked
+        return ranked
 
     def first(self, path: str) -> Rule | None:
         """The highest-ranked rule matching ``path`` (an already normalised path)."""
-        all_rules = self._checks if self._checks is not None else self._prepare()
+        if not self._indexed:
+            return self._scan(path)
+        all_rules = self._ranked if self._ranked is not None else self._prepare()
+        short: tuple[Rule, ...] = ()
         if not path.startswith(self._prefixes):
             candidates = self._others
         elif self._buckets is None:
             candidates = all_rules
         else:
-            candidates = self._buckets.get(path[:INDEX_CHARS], self._short)
+            candidates = self._buckets.get(path[:INDEX_CHARS], ())
+            short = self._short
+        found: Rule | None = None
+        checks = 0
         for rule in candidates:
             kind = rule.kind
             if kind == 0:
                 if path.startswith(rule.literal):
-                    return rule
+                    found = rule
+                    break
             elif kind == 1:
                 if path == rule.literal:
-                    return rule
-            elif path.startswith(rule.literal) and rule.last in path and rule.matches(path):
-                return rule
-        return None
+                    found = rule
+                    break
+            elif path.startswith(rule.literal) and (kind == 2 or path.endswith(rule.last)):
+                # Only here can a lookup cost more than a comparison per rule: budgeted.
+                checks += 1
+                if checks <= MAX_WILDCARD_CHECKS:
+                    if rule.matches(path):
+                        found = rule
+                        break
+                elif not rule.allow:
+                    found = rule  # past the budget: fail closed
+                    break
+        if short:
+            limit = found.rank if found is not None else _NO_LIMIT
+            better = _first_before(short, path, limit, checks)
+            if better is not None:
+                return better
+        return found
+
+    def _scan(self, path: str) -> Rule | None:
+        """The best-ranked match, scanning in file order (same budget and reading as above)."""
+        best: Rule | None = None
+        checks = 0
+        for rule in self.rules:
+            if best is not None and rule.rank > best.rank:
+                continue
+            if rule.kind < 2:
+                if rule.matches(path):
+                    best = rule
+            elif path.startswith(rule.literal) and (rule.kind == 2 or path.endswith(rule.last)):
+                checks += 1
+                if (not rule.allow) if checks > MAX_WILDCARD_CHECKS else rule.matches(path):
+                    best = rule
+        return best
 
     def allows(self, path: str) -> bool:
         if self._only_disallows:
@@ -300,18 +530,35 @@ def split_key_value(line: str) -> tuple[str, str] | None:
     return key, value.strip(" \t")
 
 
+def _line_blocks(text: str) -> Iterator[list[str]]:
+    """The lines of ``text`` (split at LF), a block of about _BLOCK_CHARS at a time, so that the
+    line strings of a large file never all exist at once."""
+    if len(text) <= _BLOCK_CHARS:
+        yield text.split("\n")
+        return
+    start = 0
+    while True:
+        cut = text.find("\n", start + _BLOCK_CHARS)
+        if cut < 0:
+            yield (text[start:] if start else text).split("\n")
+            return
+        yield text[start:cut].split("\n")
+        start = cut + 1
+
+
 class RobotsTxt:
     """A parsed robots.txt. Build with :meth:`parse`; query with :meth:`allowed`."""
 
-    __slots__ = ("_cache", "_merged", "groups", "lines", "sitemaps", "unknown_keys")
+    __slots__ = ("_cache", "_merged", "_size", "groups", "lines", "sitemaps", "unknown_keys")
 
     def __init__(self) -> None:
         self.groups: list[Group] = []
         self.sitemaps: list[str] = []
         self.unknown_keys: int = 0  # unknown lines met (lines of skipped groups are not read)
         self.lines: int = 0
-        self._cache: dict[str, AgentRules] = {}
-        self._merged: dict[tuple[int, ...], AgentRules] = {}  # by the groups merged
+        self._cache: dict[str, AgentRules] = {}  # at most MAX_CACHED_TOKENS
+        self._merged: dict[tuple[int, ...], AgentRules] = {}  # at most MAX_AGENT_SETS
+        self._size: int | None = None
 
     @classmethod
     def parse(cls, text: str, tokens: Iterable[str] | None = None) -> RobotsTxt:
@@ -328,50 +575,58 @@ class RobotsTxt:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         number = 0
         unknown = 0
-        for number, line in enumerate(text.split("\n"), start=1):
-            if not line:
-                continue
-            if len(line) > MAX_LINE_CHARS:
-                line = line[:MAX_LINE_CHARS]
-            if "#" in line:
-                line = line[: line.index("#")]
-            line = line.strip(" \t")
-            if not line:
-                continue
-            if not keep and not in_agents and group is not None and line[0] not in "uUsS":
-                # Inside a group we do not keep only user-agent and sitemap lines matter.
-                continue
-            key, sep, value = line.partition(":")
-            if sep:
-                key = key.rstrip(" \t").lower()
-                value = value.lstrip(" \t")
-            else:
-                if line[0] not in _KEY_INITIALS:  # e.g. an HTML error page served as robots.txt
-                    unknown += 1
+        for block in _line_blocks(text):
+            for line in block:
+                number += 1
+                if not line:
                     continue
-                pair = split_key_value(line)
-                if pair is None:
-                    unknown += 1
+                if len(line) > MAX_LINE_CHARS:
+                    line = line[:MAX_LINE_CHARS]
+                if "#" in line:
+                    line = line[: line.index("#")]
+                line = line.strip(" \t")
+                if not line:
                     continue
-                key, value = pair
-            code = _KEYS.get(key)
-            if code is None:
-                unknown += 1
-            elif code == _USER_AGENT:
-                if group is None or not in_agents:
-                    group = Group(first_line=number)
-                    robots.groups.append(group)
-                    keep = False
-                    in_agents = True
-                token = product_token(value)
-                if token:
-                    group.agents.append(token)
-                    keep = keep or wanted is None or token in wanted
-            elif code <= _DISALLOW:
-                if group is None:
-                    continue  # rules outside any group are ignored
-                in_agents = False
-                if keep and value and len(group.rules) < MAX_RULES_PER_GROUP:
+                if not keep and not in_agents and group is not None and line[0] not in "uUsS":
+                    # Inside a group we do not keep only user-agent and sitemap lines matter.
+                    continue
+                key, sep, value = line.partition(":")
+                if sep:
+                    key = key.rstrip(" \t").lower()
+                    value = value.lstrip(" \t")
+                else:
+                    if line[0] not in _KEY_INITIALS:  # e.g. an HTML error page as robots.txt
+                        unknown += 1
+                        continue
+                    pair = split_key_value(line)
+                    if pair is None:
+                        unknown += 1
+                        continue
+                    key, value = pair
+                code = _KEYS.get(key)
+                if code is None:
+                    unknown += 1
+                elif code == _USER_AGENT:
+                    if group is None or not in_agents:
+                        group = Group(first_line=number)
+                        robots.groups.append(group)
+                        keep = False
+                        in_agents = True
+                    token = product_token(value)
+                    if token:
+                        group.agents.append(token)
+                        keep = keep or wanted is None or token in wanted
+                elif code <= _DISALLOW:
+                    if group is None:
+                        continue  # rules outside any group are ignored
+                    in_agents = False
+                    if not (keep and value):
+                        continue
+                    count = len(group.rules)
+                    if count >= MAX_RULES_PER_GROUP:
+                        if count == MAX_RULES_PER_GROUP:  # the cut part: fail closed
+                            group.rules.append(_deny_all(number))
+                        continue
                     allow = code == _ALLOW
                     if (
                         "*" in value
@@ -383,30 +638,29 @@ class RobotsTxt:
                         if rule is not None:
                             group.rules.append(rule)
                     else:  # a plain prefix, already in normal form: most rules
-                        rank = ((1 << 24) - len(value)) << 33 | (0 if allow else 1) << 32 | number
                         group.rules.append(
                             Rule(
                                 allow,
                                 value,
-                                number,
                                 value,
-                                len(value),
                                 (),
                                 False,
-                                rank,
+                                ((1 << 24) - len(value)) << 33
+                                | (0 if allow else 1) << 32
+                                | (number & _LINE_MASK),
                                 0,
                                 value,
                                 "",
                             )
                         )
-            elif code == _SITEMAP:
-                if value:
-                    robots.sitemaps.append(value)
-            elif code == _CRAWL_DELAY:
-                if group is not None and keep:
-                    group.crawl_delay = _parse_delay(value, group.crawl_delay)
-            elif group is not None and keep:  # request-rate
-                group.request_rate = _stricter_rate(_parse_rate(value), group.request_rate)
+                elif code == _SITEMAP:
+                    if value:
+                        robots.sitemaps.append(value)
+                elif code == _CRAWL_DELAY:
+                    if group is not None and keep:
+                        group.crawl_delay = _parse_delay(value, group.crawl_delay)
+                elif group is not None and keep:  # request-rate
+                    group.request_rate = _stricter_rate(_parse_rate(value), group.request_rate)
         robots.lines = number
         robots.unknown_keys = unknown
         if wanted is not None:
@@ -417,7 +671,8 @@ class RobotsTxt:
         """The merged rules applying to ``token``, a product token matched exactly.
 
         A value that is not a valid product token (``Foo Bar``, ``Foo/1.0``) names no group,
-        so only the ``*`` groups can apply to it, as in Google's reference parser.
+        so only the ``*`` groups can apply to it, as in Google's reference parser (the self-check
+        reads a user-agent string with :func:`agent_product_token` first).
         """
         cached = self._cache.get(token)
         if cached is not None:
@@ -427,24 +682,28 @@ class RobotsTxt:
         if not groups:
             groups = [g for g in self.groups if "*" in g.agents]
         chosen = tuple(id(g) for g in groups)
-        merged = self._merged.get(chosen)
-        if merged is not None:
-            result = merged  # another token falls under the same groups (usually '*')
-        elif not groups:
-            result = _NO_RULES
-        else:
-            # Sorted into rank order only if a lookup needs more than the prefix test.
-            rules = [rule for g in groups for rule in g.rules]
-            delays = [g.crawl_delay for g in groups if g.crawl_delay is not None]
-            rates = [g.request_rate for g in groups if g.request_rate is not None]
-            result = AgentRules(
-                tuple(rules),
-                max(delays) if delays else None,  # the strictest of the merged groups
-                min(rates, key=lambda r: r[0] / r[1]) if rates else None,
-                len(groups),
-            )
-            self._merged[chosen] = result
-        self._cache[token] = result
+        result = self._merged.get(chosen)
+        if result is None:
+            if not groups:
+                result = _NO_RULES
+            else:
+                # Sorted into rank order only if a lookup needs more than the prefix test.
+                rules = [rule for g in groups for rule in g.rules]
+                delays = [g.crawl_delay for g in groups if g.crawl_delay is not None]
+                rates = [g.request_rate for g in groups if g.request_rate is not None]
+                indexed = len(self._merged) < MAX_AGENT_SETS
+                result = AgentRules(
+                    tuple(rules),
+                    max(delays) if delays else None,  # the strictest of the merged groups
+                    min(rates, key=lambda r: r[0] / r[1]) if rates else None,
+                    len(groups),
+                    indexed=indexed,
+                )
+                if not indexed:
+                    return result  # built for this call only: nothing is kept
+                self._merged[chosen] = result
+        if len(self._cache) < MAX_CACHED_TOKENS:
+            self._cache[token] = result
         return result
 
     def match(self, path_query: str, token: str) -> Match:
@@ -466,14 +725,58 @@ class RobotsTxt:
     def request_rate(self, token: str) -> tuple[int, float] | None:
         return self.rules_for(token).request_rate
 
+    def estimated_bytes(self) -> int:
+        """The memory this parsed file holds and may come to hold, in bytes.
+
+        Counted from what it holds (CPython object sizes of its rules, strings, groups and
+        sitemaps) plus room for the indexes of MAX_AGENT_SETS agents, which are built on first
+        use. Computed once, in O(rules); docs/robots.md compares it with tracemalloc.
+        """
+        if self._size is not None:
+            return self._size
+        size = _FILE_BYTES + sys.getsizeof(self.groups) + sys.getsizeof(self.sitemaps)
+        size += sum(map(sys.getsizeof, self.sitemaps))
+        rules = 0
+        keys: set[str] = set()
+        for group in self.groups:
+            size += _GROUP_BYTES + sys.getsizeof(group.agents) + sys.getsizeof(group.rules)
+            size += sum(map(sys.getsizeof, group.agents))
+            rules += len(group.rules)
+            for rule in group.rules:
+                size += _RULE_BYTES + sys.getsizeof(rule.pattern)
+                if rule.normalised is not rule.pattern:
+                    size += sys.getsizeof(rule.normalised)
+                if rule.segments:
+                    size += sys.getsizeof(rule.segments) + sum(map(sys.getsizeof, rule.segments))
+                if len(rule.literal) >= INDEX_CHARS:
+                    keys.add(rule.literal[:INDEX_CHARS])
+        # Per indexed agent: the rank-ordered tuple, the prefix tuple, the wildcard tuple and
+        # the bucket or short-list slot (a reference each per rule), the buckets themselves,
+        # and the key naming the merged groups.
+        index = _AGENT_BYTES + 4 * 8 * rules + len(keys) * _BUCKET_BYTES
+        index += 40 * len(self.groups)
+        self._size = size + MAX_AGENT_SETS * index
+        return self._size
+
+
+# Object sizes behind estimated_bytes (measured on this interpreter, so they follow its layout).
+_RULE_BYTES = sys.getsizeof(_deny_all(1)) + sys.getsizeof(1 << 56)  # the rule and its rank
+_GROUP_BYTES = sys.getsizeof(Group()) + sys.getsizeof(1.0)
+_AGENT_BYTES = sys.getsizeof(_NO_RULES) + 4 * sys.getsizeof(()) + 2 * sys.getsizeof({})
+# One bucket: its tuple header, its 3-character key, and its share of the dict's table.
+_BUCKET_BYTES = sys.getsizeof(()) + sys.getsizeof("abc") + 48
+_FILE_BYTES = 2 * sys.getsizeof({}) + 1_500  # the two memo dicts (bounded) and the object
+
 
 def _parse_delay(value: str, current: float | None) -> float | None:
+    words = value.split(maxsplit=1)
     try:
-        delay = float(value.split()[0]) if value.split() else float("nan")
+        delay = float(words[0]) if words else float("nan")
     except ValueError:
         return current
-    if delay != delay or delay < 0 or delay == float("inf"):
+    if delay != delay or delay < 0:
         return current
+    delay = min(delay, MAX_CRAWL_DELAY)  # also an overflowing value such as 1e999
     return delay if current is None else max(current, delay)
 
 
@@ -493,4 +796,5 @@ def _parse_rate(value: str) -> tuple[int, float] | None:
     seconds = float(match.group(2)) * _UNIT_SECONDS[match.group(3).lower()]
     if requests <= 0 or seconds <= 0:
         return None
-    return requests, seconds
+    # Never more than MAX_CRAWL_DELAY between two requests (and never an infinite interval).
+    return requests, min(seconds, requests * MAX_CRAWL_DELAY)

@@ -154,11 +154,14 @@ def test_hostile_bodies_finish_without_crashing() -> None:
     nul = RobotsTxt.parse(decode_robots(b"\x00" * 1_000_000))
     assert nul.allowed("/", "FooBot")
     huge = decode_robots(b"User-agent: *\n" + b"Disallow: /a/b/c/d/e/f/g\n" * 400_000)  # ~10 MB
-    assert RobotsTxt.parse(huge).allowed("/x", "FooBot")
+    # More than MAX_RULES_PER_GROUP rules: what was cut could disallow anything (fail closed).
+    assert not RobotsTxt.parse(huge).allowed("/x", "FooBot")
     many = "User-agent: FooBot\n" + "".join(f"Disallow: /p{i}\n" for i in range(100_000))
     assert not RobotsTxt.parse(many).allowed("/p99999", "FooBot")
     wild = RobotsTxt.parse("User-agent: *\nDisallow: /" + "*a" * 5000 + "\n")
-    assert wild.allowed("/" + "a" * 4000 + "b", "FooBot")
+    # 5,001 segments: the disallow keeps its first MAX_SEGMENTS and so matches more paths.
+    assert not wild.allowed("/" + "a" * 4000 + "b", "FooBot")
+    assert wild.allowed("/" + "a" * 14, "FooBot")
     assert not wild.allowed("/" + "a" * 5001, "FooBot")
     long_line = RobotsTxt.parse("User-agent: *\nDisallow: /" + "x" * 100_000 + "\n")
     assert long_line.allowed("/x", "FooBot")
