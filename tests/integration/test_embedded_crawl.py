@@ -6,6 +6,9 @@ log (what reached the sites), the service's decision log export, and the crawl's
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from itertools import pairwise
 from pathlib import Path
 
@@ -206,6 +209,34 @@ def test_output_files(demo: tuple[CrawlRun, list[AccessRecord]]) -> None:
     assert (run.output / "decision-log.jsonl").stat().st_size > 0
     assert (run.output / "stats.json").exists()
     assert ORDINARY_HOST in run.stdout  # the per-host table
+
+
+def test_the_crawl_output_is_quiet_and_the_table_tells_why(
+    demo: tuple[CrawlRun, list[AccessRecord]],
+) -> None:
+    run, _ = demo
+    assert run.returncode == 0
+    assert not [line for line in run.stderr.splitlines() if "alembic" in line.lower()]
+    assert "error:" not in run.stderr
+    # A refusal shows its second reason too: why robots.txt was unreachable.
+    row = next(line for line in run.stdout.splitlines() if UNREACHABLE_HOST in line)
+    assert "robots.unreachable (robots.server_error) x" in row
+
+
+def test_the_exported_log_is_the_services_own_export(
+    demo: tuple[CrawlRun, list[AccessRecord]],
+) -> None:
+    """The log read straight from the embedded database has the service's own bytes."""
+    run, _ = demo
+    database = run.output.parent / "optout.sqlite3"
+    exported = subprocess.run(
+        [sys.executable, "-m", "optout_service.cli", "export", "--job", "it-demo"],
+        env={**os.environ, "OPTOUT_DATABASE__URL": f"sqlite:///{database}"},
+        capture_output=True,
+        check=True,
+    )
+    assert exported.stdout == (run.output / "decision-log.jsonl").read_bytes()
+    assert len(run.log) == run.stats.get("compliance/log_records", len(run.log))
 
 
 def test_many_requests_to_one_unknown_host_are_each_decided(tmp_path: Path) -> None:

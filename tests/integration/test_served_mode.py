@@ -91,6 +91,11 @@ def test_wrong_api_key_fetches_nothing(tmp_path: Path, served_factory: Any) -> N
         run = finish_crawl(proc, tmp_path / "out")
     assert read_access_log(access_log) == []
     assert run.stats.get("compliance/deny/service.rejected", 0) >= 1
+    # Said, not hidden: exit code 3 and one line on stderr.
+    assert run.returncode == 3, run.stderr[-3000:]
+    (error,) = [line for line in run.stderr.splitlines() if line.startswith("error: ")]
+    assert error.startswith("error: the service rejected the API key (")
+    assert service.url in error
 
 
 def test_service_stopped_mid_crawl_fails_closed(tmp_path: Path, served_factory: Any) -> None:
