@@ -78,6 +78,14 @@ class RobotsSettings(BaseModel):
     # the origin stays fully disallowed meanwhile.
     error_cache_seconds: float = Field(default=300.0, gt=0)
     max_cached_origins: int = Field(default=100_000, ge=1)
+    # Byte budgets of the two caches (docs/robots.md, "Budgets"): parsed files are counted once
+    # each by their estimated size, origins by their entry. An entry larger than its whole budget
+    # is used for the answer at hand and not kept.
+    parsed_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    origin_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    # Worker threads that may parse (or evaluate big) robots.txt files at once, so that a burst
+    # of large files cannot take every thread of the pool.
+    parse_concurrency: int = Field(default=4, ge=1, le=64)
 
     @field_validator("cache_seconds")
     @classmethod

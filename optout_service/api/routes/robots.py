@@ -32,7 +32,8 @@ async def robots_info(
         raise HTTPException(status.HTTP_403_FORBIDDEN, "piracy.listed: this origin is not crawled")
     entry = await services.robots.get(origin.origin)
     robots = entry.rules.robots
-    verdict = entry.rules.evaluate("/", crawler)
+    # A big file is evaluated in a worker thread (its lookups can take milliseconds).
+    (verdict,) = await services.robots.evaluate(entry, ["/"], crawler)
     rate = robots.request_rate(crawler) if robots is not None else None
     return RobotsInfo(
         origin=origin.origin,

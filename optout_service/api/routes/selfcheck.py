@@ -6,14 +6,35 @@ import base64
 import binascii
 from urllib.parse import quote, urlsplit
 
+from anyio import to_thread
 from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
+from pydantic import Field
 
-from optout_service.policy.robots import RobotsRules, outcome_for_status
+from optout_service.api.deps import ServicesDep
+from optout_service.policy.robots import RobotsRules, RobotsVerdict, outcome_for_status
+from optout_service.policy.robotstxt import agent_product_token
 from optout_service.schemas import RobotsEvaluate, RobotsEvaluation, RobotsMatch
 from optout_service.urls import InvalidURL, normalise_url
 
 router = APIRouter(prefix="/v1", tags=["self-check"])
+
+NO_PRODUCT_TOKEN = (
+    "names no crawler: give a product token (letters, '_' and '-', e.g. ExampleBot) or a "
+    "crawler's user-agent string (ExampleBot/1.0, Mozilla/5.0 (compatible; ExampleBot/1.0)); "
+    "browser products alone (Mozilla/5.0, Chrome, Safari) name none"
+)
+
+
+class RobotsSelfCheck(RobotsEvaluation):
+    """The answer with what the request was read as (fields added to RobotsEvaluation)."""
+
+    product_token: str = Field(description="the product token the user_agent was read as")
+    truncated: bool = Field(
+        default=False,
+        description="the body was longer than the crawler reads (fetch.max_bytes); only its "
+        "beginning was read, as when crawling",
+    )
 
 
 def _path_of(url: str) -> str:
@@ -33,9 +54,22 @@ def _path_of(url: str) -> str:
         ) from exc
 
 
+def _evaluate(status: int, body: bytes, path: str, token: str) -> tuple[RobotsRules, RobotsVerdict]:
+    rules = RobotsRules(outcome_for_status(status), body, status)
+    return rules, rules.evaluate(path, token)
+
+
 @router.post("/robots/evaluate")
-async def evaluate_robots(body: RobotsEvaluate) -> RobotsEvaluation:
-    raw: bytes | None = None
+async def evaluate_robots(body: RobotsEvaluate, services: ServicesDep) -> RobotsSelfCheck:
+    # The crawl path matches a product token; a full user-agent string is read down to one
+    # first, and a string that names none is refused rather than answered for '*'.
+    token = agent_product_token(body.user_agent)
+    if not token:
+        raise RequestValidationError(
+            [{"loc": ("body", "user_agent"), "msg": NO_PRODUCT_TOKEN, "type": "product_token"}]
+        )
+    path = _path_of(body.url)
+    raw = b""
     if body.robots_txt is not None:
         raw = body.robots_txt.encode("utf-8", errors="surrogatepass")
     elif body.robots_txt_b64 is not None:
@@ -46,10 +80,17 @@ async def evaluate_robots(body: RobotsEvaluate) -> RobotsEvaluation:
                 [{"loc": ("body", "robots_txt_b64"), "msg": "not valid base64", "type": "base64"}]
             ) from exc
     status = body.status or 200
-    rules = RobotsRules(outcome_for_status(status), raw or b"", status)
-    verdict = rules.evaluate(_path_of(body.url), body.user_agent)
+    # Read exactly what the crawler would: at most fetch.max_bytes of the body.
+    cap = services.settings.fetch.max_bytes
+    truncated = len(raw) > cap and 200 <= status < 300  # other statuses read no body
+    raw = raw[:cap]
+    # Parsing is linear in the capped body: the worker thread ends in bounded time even if
+    # this request is cancelled, and the store's limiter bounds how many run at once.
+    rules, verdict = await to_thread.run_sync(
+        _evaluate, status, raw, path, token, limiter=services.robots.parse_limiter
+    )
     rule = verdict.rule
-    return RobotsEvaluation(
+    return RobotsSelfCheck(
         allowed=verdict.allowed,
         reason=verdict.reason.value,
         matched=RobotsMatch(line=rule.line, directive=rule.directive, pattern=rule.pattern)
@@ -57,4 +98,6 @@ async def evaluate_robots(body: RobotsEvaluate) -> RobotsEvaluation:
         else None,
         crawl_delay=verdict.crawl_delay,
         sitemaps=list(rules.robots.sitemaps) if rules.robots is not None else [],
+        product_token=token,
+        truncated=truncated,
     )
