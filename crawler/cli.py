@@ -71,24 +71,29 @@ def print_summary(result: CrawlResult) -> None:
     if result.export_error is None:
         console.print(render_table(result.rows))
     else:
-        console.print("no per-host table: the decision log could not be exported")
+        _say("no per-host table: the decision log could not be exported")
     extra = crawler_side_refusals(result.stats)
     if extra:
-        console.print(
+        _say(
             "refused by the crawler itself: "
             + ", ".join(f"{k} x{v}" for k, v in sorted(extra.items()))
         )
     slow = skipped_hosts(result.stats)
     if slow:
         limit = result.stats.get(keys.MAX_CRAWL_DELAY)
-        console.print(
+        _say(
             f"hosts skipped for asking more than {_seconds(limit)} between requests"
             f" ({CrawlerReason.CRAWL_DELAY_TOO_LONG.value}): "
             + ", ".join(f"{host} {delay:g} s" for host, (delay, _) in sorted(slow.items()))
         )
-    console.print(f"kept responses:   {result.pages_path}")
+    _say(f"kept responses:   {result.pages_path}")
     if result.export_error is None:
-        console.print(f"decision log:     {result.log_path} ({result.log_records} records)")
+        _say(f"decision log:     {result.log_path} ({result.log_records} records)")
+
+
+def _say(text: str) -> None:
+    # Plain text: no markup read into paths or reasons, no highlighting of parts of words.
+    console.print(text, markup=False, highlight=False)
 
 
 def _seconds(value: Any) -> str:

@@ -155,8 +155,10 @@ class ProgressDisplay:
 
     def current(self) -> Progress:
         assert self.crawler.stats is not None
-        engine = self.crawler.engine
-        slots = engine.downloader.slots if engine is not None else {}
+        try:
+            slots = self.crawler.engine.downloader.slots
+        except (RuntimeError, AttributeError):  # no engine (yet, or any more)
+            slots = {}
         return snapshot(self.crawler.stats.get_stats(), slots)
 
     def spider_opened(self) -> None:

@@ -159,9 +159,11 @@ def _cells(row: HostRow) -> list[str]:
 def render_table(rows: list[HostRow], title: str = "Compliance by host") -> Table:
     """A rich table of ``rows`` followed by their totals."""
     table = Table(title=title)
-    for column in ("host", *_COUNTS):
-        table.add_column(column, justify="left" if column == "host" else "right")
-    table.add_column("refusals by reason")
+    # A narrow terminal folds host names and reasons onto more lines; it never cuts them.
+    table.add_column("host", overflow="fold")
+    for column in _COUNTS:
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("refusals by reason", overflow="fold")
     for row in rows:
         table.add_row(*_cells(row))
     table.add_section()

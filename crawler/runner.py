@@ -275,24 +275,30 @@ def run_crawl(config: CrawlConfig) -> CrawlResult:
         except KeyboardInterrupt:
             logger.warning("the crawl was interrupted while stopping")
         signals_.phase = "export"
-        return _report(config, crawler.settings, crawler.stats, signals_)
+        return _report(config, crawler.settings, _stats_of(crawler), signals_)
     finally:
         signals_.restore()
 
 
+def _stats_of(crawler: Any) -> dict[str, Any]:
+    try:
+        collector = crawler.stats
+    except RuntimeError:  # the crawl never got that far
+        return {}
+    return dict(collector.get_stats() or {}) if collector is not None else {}
+
+
 def _report(
-    config: CrawlConfig, settings: BaseSettings, stats_collector: Any, signals_: StopSignals
+    config: CrawlConfig,
+    settings: BaseSettings,
+    crawl_stats: dict[str, Any],
+    signals_: StopSignals,
 ) -> CrawlResult:
     from crawler.embedded import stop_running_services
 
-    # After a forced stop the embedded service is still running (its loop is its own): shut it
-    # down properly, so that everything it was writing is committed before the export.
-    stop_running_services(EMBEDDED_STOP_TIMEOUT)
-    stats = {k: _json_safe(v) for k, v in (stats_collector.get_stats() or {}).items()}
-    with atomic_output(config.output_dir / "stats.json") as out:
-        out.write(json.dumps(stats, indent=1, sort_keys=True).encode())
     log_path = config.output_dir / LOG_FILE
     pages = "pages.warc.gz" if config.output_format == "warc" else "pages.jsonl"
+    stats = {k: _json_safe(v) for k, v in crawl_stats.items()}
     result = CrawlResult(
         stats,
         log_path,
@@ -301,11 +307,17 @@ def _report(
         interrupted_by=signals_.first,
         service_url=str(settings.get("COMPLIANCE_SERVICE_URL") or ""),
     )
-    if not settings.getbool("COMPLIANCE_ENABLED", True):
-        result.export_error = "COMPLIANCE_ENABLED is off: there is no decision log"
-        return result
     try:
-        result.log_records = export_log(settings, log_path)
+        # After a forced stop the embedded service still runs (its loop is its own): shut it
+        # down properly, so that everything it was writing is committed before the export.
+        stop_running_services(EMBEDDED_STOP_TIMEOUT)
+        with atomic_output(config.output_dir / "stats.json") as out:
+            out.write(json.dumps(stats, indent=1, sort_keys=True).encode())
+        if not settings.getbool("COMPLIANCE_ENABLED", True):
+            result.export_error = "COMPLIANCE_ENABLED is off: there is no decision log"
+        else:
+            result.log_records = export_log(settings, log_path)
+            result.rows = host_rows(read_log(log_path), stats)
     except KeyboardInterrupt:
         result.export_error = "abandoned (interrupted)"
     except Exception as exc:
@@ -313,8 +325,7 @@ def _report(
         result.export_error = (
             str(exc) if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"
         )
-    else:
-        result.rows = host_rows(read_log(log_path), stats)
     if result.export_error is not None:
         result.rows = host_rows([], stats)
+        result.log_records = None
     return result

@@ -45,6 +45,7 @@ from crawler.optout_client import (
 from crawler.reasons import DROPPED, SKIPPED, CrawlerReason
 
 if TYPE_CHECKING:
+    from scrapy.core.engine import ExecutionEngine
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
 
@@ -55,6 +56,14 @@ logger = logging.getLogger(__name__)
 ClientFactory = Callable[[], Awaitable[OptOutClient]]
 
 _HEAD_END = re.compile(rb"</head\s*>", re.IGNORECASE)
+
+
+def _engine(crawler: Crawler) -> ExecutionEngine | None:
+    """The crawler's engine, or None before it has one (Scrapy raises on reading it then)."""
+    try:
+        return crawler.engine
+    except RuntimeError:
+        return None
 
 
 class ComplianceMiddleware:
@@ -132,7 +141,7 @@ class ComplianceMiddleware:
         ``close_spider_async``; the engine's own one is wrapped so that :meth:`start_closing`
         runs first.
         """
-        engine = self.crawler.engine
+        engine = _engine(self.crawler)
         if engine is None or getattr(engine, "_compliance_watched", False):
             return
         close_spider_async = engine.close_spider_async
@@ -159,7 +168,7 @@ class ComplianceMiddleware:
             asyncio.get_running_loop().call_soon(self._drop_queued)
 
     def _drop_queued(self) -> None:
-        engine = self.crawler.engine
+        engine = _engine(self.crawler)
         if engine is None:
             return
         for slot in list(engine.downloader.slots.values()):
@@ -287,7 +296,7 @@ class ComplianceMiddleware:
         )
 
     def _apply_crawl_delay(self, request: Request, delay: float) -> None:
-        engine = self.crawler.engine
+        engine = _engine(self.crawler)
         if engine is None:
             return
         _, slot = engine.downloader._get_slot(request)

@@ -137,6 +137,8 @@ def test_a_stop_signal_ends_the_crawl_within_seconds_with_its_log_complete(
     if len(signals) == 1:  # a graceful stop: what waited on the crawl delay was dropped
         assert run.stats["compliance/dropped/crawl.closing"] >= 1
         assert run.stats["finish_reason"] == "shutdown"
+    else:  # the second came while a 3 s download held the graceful stop: stopped at once
+        assert "Received SIGINT twice, stopping at once" in run.stderr
 
 
 def test_closespider_timeout_ends_the_crawl_without_waiting_out_crawl_delays(

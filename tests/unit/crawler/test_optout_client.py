@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -277,3 +279,34 @@ async def test_the_embedded_client_talks_to_an_asgi_app_without_proxies(
     assert seen[0]["path"] == "/v1/observations"
     assert dict(seen[0]["headers"])[b"authorization"] == b"Bearer k"  # type: ignore[call-overload]
     await embedded.aclose()
+
+
+async def test_a_client_of_an_app_on_another_loop_gives_up_after_its_timeout() -> None:
+    """The embedded service's loop runs on its own thread; a hung call there ends in time."""
+    service_loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=service_loop.run_forever, daemon=True)
+    thread.start()
+    cancelled = threading.Event()
+    threads: list[threading.Thread] = []
+
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        threads.append(threading.current_thread())
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    try:
+        embedded = HttpOptOutClient.for_asgi_app(app, "k", timeout=0.2, loop=service_loop)
+        with pytest.raises(ServiceError) as info:
+            await embedded.observe([])
+        assert info.value.transient
+        assert "ReadTimeout" in str(info.value)
+        assert threads == [thread]  # the app ran on the other loop's thread
+        assert await asyncio.to_thread(cancelled.wait, 10)  # and was cancelled there
+        await embedded.aclose()
+    finally:
+        service_loop.call_soon_threadsafe(service_loop.stop)
+        await asyncio.to_thread(thread.join, 10)
+        service_loop.close()
