@@ -253,6 +253,8 @@ class EmbeddedService:
             return False
         except BaseException as exc:
             logger.error("the embedded opt-out service failed to shut down: %s", exc)
+        if self._thread is not None:
+            self._thread.join(timeout)
         self._client = None
         self._started = self._finished = None
         self._loop = None

@@ -172,7 +172,8 @@ async def test_the_service_runs_on_its_own_thread_and_its_workers_cannot_block_e
     assert app.lifespan_thread is not threading.current_thread()
     assert app.lifespan_thread.daemon
     assert app.worker_daemon is True
-    assert not app.lifespan_thread.is_alive()  # stopped with the service
+    await asyncio.to_thread(app.lifespan_thread.join, 10)
+    assert not app.lifespan_thread.is_alive()  # ended with the service
 
 
 def test_a_service_left_running_by_a_dead_loop_is_shut_down_properly() -> None:
