@@ -42,6 +42,8 @@ COMPLIANCE_HEAD_MAX_BYTES = 65536
 COMPLIANCE_JOB = ""
 
 # File the job's decision log is exported to (JSONL) when the spider closes; empty: no export.
+# optout-crawl leaves it empty and exports the log itself once the crawl has ended, whatever way
+# (a forced stop never closes the spider).
 COMPLIANCE_LOG_EXPORT = ""
 
 # Seconds between two requests to one host at most: a host whose robots.txt asks for a longer
