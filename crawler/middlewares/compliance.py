@@ -158,8 +158,11 @@ class ComplianceMiddleware:
         if not self.closing:
             self.closing = True
             self.stats.set_value(keys.CLOSING_STARTED, time.time())
-            logger.info("spider closing (%s): requests not downloaded yet are dropped", reason)
-        self._drop_queued()
+        dropped = self._drop_queued()
+        if dropped:
+            logger.info(
+                "spider closing (%s): %d requests not downloaded yet were dropped", reason, dropped
+            )
 
     def request_reached_downloader(self, request: Request) -> None:
         # A request that passed this middleware just before the close is queued in its slot
@@ -167,16 +170,20 @@ class ComplianceMiddleware:
         if self.closing:
             asyncio.get_running_loop().call_soon(self._drop_queued)
 
-    def _drop_queued(self) -> None:
+    def _drop_queued(self) -> int:
+        """Drop every request waiting in a download slot; return how many."""
         engine = _engine(self.crawler)
         if engine is None:
-            return
+            return 0
+        dropped = 0
         for slot in list(engine.downloader.slots.values()):
             while slot.queue:
                 request, queued = slot.queue.popleft()
+                dropped += 1
                 self.stats.inc_value(f"compliance/{DROPPED}/{CrawlerReason.CRAWL_CLOSING.value}")
                 logger.debug("dropped %s: the spider is closing", request.url)
                 queued.errback(IgnoreRequest(f"{DROPPED} ({CrawlerReason.CRAWL_CLOSING.value})"))
+        return dropped
 
     # the client ---------------------------------------------------------------------------
     async def _default_client_factory(self) -> OptOutClient:
