@@ -157,7 +157,7 @@ def test_closespider_timeout_ends_the_crawl_without_waiting_out_crawl_delays(
             "--progress",
             "log",
             "--set",
-            "COMPLIANCE_PROGRESS_INTERVAL=1",
+            "COMPLIANCE_PROGRESS_INTERVAL=0.5",
         )
         run = finish(proc, tmp_path / "out", timeout=90)
         took = time.monotonic() - started
