@@ -55,6 +55,12 @@ class ComplianceAddon:
             logger.info("ROBOTSTXT_OBEY switched off: the opt-out service decides robots.txt")
         current = settings.getpriority("ROBOTSTXT_OBEY") or 0
         settings.set("ROBOTSTXT_OBEY", False, priority=max(current, SETTINGS_PRIORITIES["addon"]))
+        # Scrapy's remote-control server (an HTTP endpoint that runs Python code sent to it) and
+        # telnet console let anyone holding their token change the crawl from outside, past
+        # every check: off unless the project turns them on itself.
+        for name in ("REMOTE_CONTROL_ENABLED", "TELNETCONSOLE_ENABLED"):
+            if (settings.getpriority(name) or 0) <= SETTINGS_PRIORITIES["default"]:
+                settings.set(name, False, priority="addon")
         token = str(settings.get("COMPLIANCE_CRAWLER_TOKEN") or "")
         if (settings.getpriority("USER_AGENT") or 0) <= SETTINGS_PRIORITIES["default"]:
             settings.set("USER_AGENT", f"{token}/0.1 (+compliance crawler)", priority="addon")

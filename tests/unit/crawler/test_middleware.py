@@ -304,6 +304,18 @@ def test_addon_gives_the_crawl_one_job_id_unless_one_is_set() -> None:
     assert given.get("COMPLIANCE_JOB") == "nightly-7"
 
 
+def test_addon_switches_off_the_remote_code_endpoints_unless_the_project_wants_them() -> None:
+    """Scrapy's remote-control extension serves an HTTP endpoint that runs Python code in the
+    crawl, on by default: a compliance crawl does not expose it unless asked to."""
+    crawler = get_crawler(settings_dict={"ADDONS": {ComplianceAddon: 0}})
+    assert crawler.settings.getbool("REMOTE_CONTROL_ENABLED") is False
+    assert crawler.settings.getbool("TELNETCONSOLE_ENABLED") is False
+    wanted = Settings()
+    wanted.set("REMOTE_CONTROL_ENABLED", True, priority="project")
+    ComplianceAddon().update_settings(wanted)
+    assert wanted.getbool("REMOTE_CONTROL_ENABLED") is True
+
+
 def test_addon_forces_robots_off_even_from_the_command_line() -> None:
     settings = Settings()
     settings.set("ROBOTSTXT_OBEY", True, priority="cmdline")
