@@ -52,7 +52,6 @@ def _one_crawl(mode: str, proxy: str, hosts: int, concurrency: int, workdir: Pat
                 "COMPLIANCE_CRAWLER_TOKEN": "ExampleBot",
                 "COMPLIANCE_JOB": f"bench-{time.time_ns()}",
                 "COMPLIANCE_EMBEDDED_DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-                "COMPLIANCE_EMBEDDED_SETTINGS": {"fetch": {"allow_private_networks": True}},
             }
         )
     seeds = [f"http://site{i:02d}.benchweb.org/" for i in range(hosts)]

@@ -67,7 +67,6 @@ def main() -> None:
                 token=DEMO_TOKEN,
                 embedded_database_url=f"sqlite:///{database.resolve()}",
                 embedded_overrides={
-                    "fetch": {"allow_private_networks": True},
                     "piracy": {"lists": [str(demo_list_path())]},
                 },
                 log_level="WARNING",

@@ -138,7 +138,6 @@ class ServedService:
         env = crawl_env(
             proxy_url,
             OPTOUT_DATABASE__URL=f"sqlite:///{self.database}",
-            OPTOUT_FETCH__ALLOW_PRIVATE_NETWORKS="true",
             OPTOUT_PIRACY__LISTS=json.dumps([str(demo_list_path())]),
             OPTOUT_AUTH__API_KEYS=json.dumps(
                 [{"name": "ci", "key": api_key, "scopes": ["crawl", "audit"]}]

@@ -96,7 +96,6 @@ def test_a_failed_log_export_exits_4(tmp_path: Path) -> None:
             list(DEMO_SEEDS),
             "--db",
             str(tmp_path / "optout.sqlite3"),
-            "--allow-private-networks",
             read_log=False,
         )
     assert run.returncode == 4, run.stderr[-3000:]
@@ -123,7 +122,6 @@ def test_hosts_asking_for_too_long_a_crawl_delay_are_skipped_and_reported(
             "it-delays",
             "--db",
             str(tmp_path / "optout.sqlite3"),
-            "--allow-private-networks",
         )
         took = time.monotonic() - started
     access = read_access_log(access_log)

@@ -39,7 +39,6 @@ def start(tmp_path: Path, proxy_url: str, *options: str) -> subprocess.Popen[str
             tmp_path / "out",
             "--db",
             str(tmp_path / "optout.sqlite3"),
-            "--allow-private-networks",
             *options,
         ),
         env=crawl_env(proxy_url),

@@ -74,7 +74,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[CrawlRun, list[Acces
             "it-demo",
             "--db",
             str(workdir / "optout.sqlite3"),
-            "--allow-private-networks",
             "--piracy-list",
             str(demo_list_path()),
         )
@@ -253,7 +252,6 @@ def test_many_requests_to_one_unknown_host_are_each_decided(tmp_path: Path) -> N
             "it-burst",
             "--db",
             str(tmp_path / "burst.sqlite3"),
-            "--allow-private-networks",
             "--concurrency",
             "32",
             "--max-depth",
