@@ -225,7 +225,10 @@ class Rule:
     rank: int
     kind: int  # 0: prefix, 1: whole path ('$', no '*'), 2: wildcard, 3: wildcard ending in '$'
     literal: str  # the part before the first '*' (the whole pattern when there is none)
-    last: str  # the last '*'-separated segment of a wildcard pattern, else ""
+    # A quick test a wildcard path must pass: for '$' patterns the last segment (the path ends
+    # with it), otherwise the first _PROBE_CHARS characters of the last segment (the path holds
+    # them; so short that `in` is linear). "" for other rules.
+    last: str
 
     @property
     def line(self) -> int:
@@ -244,43 +247,34 @@ class Rule:
             return path == first if self.anchored else path.startswith(first)
         if not path.startswith(first):
             return False
-        position = len(first)
         last_index = len(segments) - 1
         last = segments[last_index]
-        # The last segment first: it rules most patterns out with one search (or none, for '$').
-        if self.anchored:
-            if not path.endswith(last):
-                return False
-        elif _find(path, last, position) < 0:
+        if self.anchored and not path.endswith(last):
             return False
+        haystack = path if len(path) <= _DIRECT_PATH_CHARS else path + _PADDING
         # Leftmost match of each segment, each search starting where the last one ended: at most
         # MAX_SEGMENTS searches over disjoint stretches of the path.
+        position = len(first)
         for index in range(1, last_index):
             segment = segments[index]
-            found = _find(path, segment, position)
+            found = haystack.find(segment, position)
             if found < 0:
                 return False
             position = found + len(segment)
         if self.anchored:
             return len(path) - len(last) >= position
-        return _find(path, last, position) >= 0
+        return haystack.find(last, position) >= 0
 
 
 # CPython's str.find compares up to (haystack x needle) characters for needles of 6 to 99
-# characters in haystacks under 30,000 (e.g. "a" * 90 + "ba" in "a" * 8000 takes 0.2 ms), and
-# switches to the linear two-way algorithm above that. A search that could cost more than
-# _DIRECT_FIND_WORK comparisons is therefore run on the path followed by NUL padding: the
-# result is the same (a normalised segment never holds a NUL), the time linear.
-_DIRECT_FIND_WORK = 1 << 16
+# characters in haystacks under 30,000 characters (e.g. "a" * 90 + "ba" in "a" * 8000 takes
+# 0.2 ms), and switches to the linear two-way algorithm above that. Paths longer than
+# _DIRECT_PATH_CHARS (where a search could cost more than 65,536 comparisons) are therefore
+# searched with NUL padding behind them: the same results, since a normalised segment never
+# holds a NUL, in linear time.
+_DIRECT_PATH_CHARS = 256
 _PADDING = "\x00" * 30_000
-
-
-def _find(path: str, segment: str, start: int) -> int:
-    """``path.find(segment, start)`` in time linear in the path and the segment."""
-    length = len(segment)
-    if length < 6 or (len(path) - start) * length <= _DIRECT_FIND_WORK:
-        return path.find(segment, start)
-    return (path + _PADDING).find(segment, start)
+_PROBE_CHARS = 5  # below 6 characters str.find compares at most 5 per position
 
 
 def _rank(length: int, allow: bool, line: int) -> int:
@@ -314,7 +308,7 @@ def make_rule(allow: bool, pattern: str, line: int) -> Rule | None:
         segments = segments[:MAX_SEGMENTS]
         anchored = False
     kind = (3 if anchored else 2) if len(segments) > 1 else int(anchored)
-    last = segments[-1] if kind >= 2 else ""
+    last = segments[-1] if kind == 3 else segments[-1][:_PROBE_CHARS] if kind == 2 else ""
     return Rule(allow, pattern, normalised, segments, anchored, rank, kind, segments[0], last)
 
 
@@ -344,27 +338,33 @@ INDEX_MIN_RULES = 24  # ...when an agent has this many; fewer are simply checked
 _RANK = attrgetter("rank")
 
 
-def _first_before(candidates: tuple[Rule, ...], path: str, limit: int, checks: int) -> Rule | None:
+def _first_before(
+    candidates: tuple[Rule, ...], path: str, limit: int, checks: int | None
+) -> tuple[Rule | None, int]:
     """The first of rank-ordered ``candidates`` matching ``path`` whose rank is below ``limit``,
-    ``checks`` wildcard checks of the lookup's budget being spent already."""
+    and the wildcard checks spent: ``checks`` so far, or None for an unbudgeted lookup."""
+    spent = checks or 0
     for rule in candidates:
         if rule.rank >= limit:
-            return None
+            break
         kind = rule.kind
         if kind == 0:
             if path.startswith(rule.literal):
-                return rule
+                return rule, spent
         elif kind == 1:
             if path == rule.literal:
-                return rule
-        elif path.startswith(rule.literal) and (kind == 2 or path.endswith(rule.last)):
-            checks += 1
-            if checks <= MAX_WILDCARD_CHECKS:
+                return rule, spent
+        elif path.startswith(rule.literal) and (
+            rule.last in path if kind == 2 else path.endswith(rule.last)
+        ):
+            # Only here can a lookup cost more than one pass over the path: budgeted.
+            spent += 1
+            if checks is None or spent <= MAX_WILDCARD_CHECKS:
                 if rule.matches(path):
-                    return rule
+                    return rule, spent
             elif not rule.allow:
-                return rule  # past the budget: fail closed
-    return None
+                return rule, spent  # past the budget: fail closed
+    return None, spent
 
 
 _NO_LIMIT = 1 << 64  # above every rank
@@ -380,13 +380,14 @@ class AgentRules:
     rule in exactly one place), and the better-ranked of the two first matches decides. The
     index holds a fixed number of references per rule.
 
-    Without an index (``indexed=False``, for agents beyond MAX_AGENT_SETS) a lookup scans the
-    rules in file order for the best-ranked match and nothing is built or kept.
+    A set with more wildcard rules than MAX_WILDCARD_CHECKS is looked up with the budget
+    counted; any other set cannot reach it, and takes the lean path. Without an index
+    (:class:`ScannedRules`, for agents beyond MAX_AGENT_SETS) a lookup scans the rules once.
     """
 
     __slots__ = (
         "_buckets",
-        "_indexed",
+        "_budgeted",
         "_only_disallows",
         "_others",
         "_prefixes",
@@ -404,25 +405,25 @@ class AgentRules:
         crawl_delay: float | None,
         request_rate: tuple[int, float] | None,
         groups: int,
-        *,
-        indexed: bool = True,
     ) -> None:
         self.rules = rules  # in file order until the tables are built, then in rank order
         self.crawl_delay = crawl_delay
         self.request_rate = request_rate
         self.groups = groups
-        self._indexed = indexed
         # One C call tells whether any plain-prefix rule can match: when none does, only the
         # '$' and wildcard rules are left to check; when all rules are plain-prefix disallows,
         # it is the whole answer (and the tables below are never built).
         self._prefixes = tuple([r.literal for r in rules if r.kind == 0])
         self._only_disallows = all(r.kind == 0 and not r.allow for r in rules)
+        # The rank-ordered rules once the tables are built, for sets the lean lookup serves;
+        # None before, and always for budgeted sets (which then take _first_budgeted).
         self._ranked: tuple[Rule, ...] | None = None
+        self._budgeted: bool | None = None  # None: tables not built yet
         self._others: tuple[Rule, ...] = ()
         self._buckets: dict[str, tuple[Rule, ...]] | None = None
         self._short: tuple[Rule, ...] = ()
 
-    def _prepare(self) -> tuple[Rule, ...]:
+    def _prepare(self) -> None:
         ranked = self.rules = tuple(sorted(self.rules, key=_RANK))
         self._others = tuple([r for r in ranked if r.kind != 0])
         if len(ranked) >= INDEX_MIN_RULES:
@@ -440,25 +441,44 @@ class AgentRules:
                     short.append(rule)
             self._buckets = {key: tuple(found) for key, found in buckets.items()}
             self._short = tuple(short)
-        self._ranked = ranked
-        return ranked
+        self._budgeted = sum(r.kind >= 2 for r in ranked) > MAX_WILDCARD_CHECKS
+        if not self._budgeted:
+            self._ranked = ranked
 
     def first(self, path: str) -> Rule | None:
         """The highest-ranked rule matching ``path`` (an already normalised path)."""
-        if not self._indexed:
-            return self._scan(path)
-        all_rules = self._ranked if self._ranked is not None else self._prepare()
-        short: tuple[Rule, ...] = ()
+        ranked = self._ranked
+        if ranked is None:
+            if self._budgeted is None:
+                self._prepare()
+                return self.first(path)
+            return self._first_budgeted(path)
         if not path.startswith(self._prefixes):
             candidates = self._others
         elif self._buckets is None:
-            candidates = all_rules
+            candidates = ranked
         else:
-            candidates = self._buckets.get(path[:INDEX_CHARS], ())
-            short = self._short
-        found: Rule | None = None
-        checks = 0
+            return self._first_indexed(path)
         for rule in candidates:
+            kind = rule.kind
+            if kind == 0:
+                if path.startswith(rule.literal):
+                    return rule
+            elif kind == 1:
+                if path == rule.literal:
+                    return rule
+            elif (
+                path.startswith(rule.literal)
+                and (rule.last in path if kind == 2 else path.endswith(rule.last))
+                and rule.matches(path)
+            ):
+                return rule
+        return None
+
+    def _first_indexed(self, path: str) -> Rule | None:
+        assert self._buckets is not None
+        found: Rule | None = None
+        for rule in self._buckets.get(path[:INDEX_CHARS], ()):
             kind = rule.kind
             if kind == 0:
                 if path.startswith(rule.literal):
@@ -468,38 +488,28 @@ class AgentRules:
                 if path == rule.literal:
                     found = rule
                     break
-            elif path.startswith(rule.literal) and (kind == 2 or path.endswith(rule.last)):
-                # Only here can a lookup cost more than a comparison per rule: budgeted.
-                checks += 1
-                if checks <= MAX_WILDCARD_CHECKS:
-                    if rule.matches(path):
-                        found = rule
-                        break
-                elif not rule.allow:
-                    found = rule  # past the budget: fail closed
-                    break
-        if short:
+            elif (
+                path.startswith(rule.literal)
+                and (rule.last in path if kind == 2 else path.endswith(rule.last))
+                and rule.matches(path)
+            ):
+                found = rule
+                break
+        short = self._short
+        if short and (found is None or short[0].rank < found.rank):
             limit = found.rank if found is not None else _NO_LIMIT
-            better = _first_before(short, path, limit, checks)
-            if better is not None:
-                return better
+            return _first_before(short, path, limit, None)[0] or found
         return found
 
-    def _scan(self, path: str) -> Rule | None:
-        """The best-ranked match, scanning in file order (same budget and reading as above)."""
-        best: Rule | None = None
-        checks = 0
-        for rule in self.rules:
-            if best is not None and rule.rank > best.rank:
-                continue
-            if rule.kind < 2:
-                if rule.matches(path):
-                    best = rule
-            elif path.startswith(rule.literal) and (rule.kind == 2 or path.endswith(rule.last)):
-                checks += 1
-                if (not rule.allow) if checks > MAX_WILDCARD_CHECKS else rule.matches(path):
-                    best = rule
-        return best
+    def _first_budgeted(self, path: str) -> Rule | None:
+        """As :meth:`first`, counting wildcard checks against MAX_WILDCARD_CHECKS."""
+        if not path.startswith(self._prefixes):
+            return _first_before(self._others, path, _NO_LIMIT, 0)[0]
+        if self._buckets is None:
+            return _first_before(self.rules, path, _NO_LIMIT, 0)[0]
+        found, spent = _first_before(self._buckets.get(path[:INDEX_CHARS], ()), path, _NO_LIMIT, 0)
+        limit = found.rank if found is not None else _NO_LIMIT
+        return _first_before(self._short, path, limit, spent)[0] or found
 
     def allows(self, path: str) -> bool:
         if self._only_disallows:
@@ -510,6 +520,31 @@ class AgentRules:
     def match(self, path: str) -> Match:
         rule = self.first(path)
         return Match(True, None) if rule is None else Match(rule.allow, rule)
+
+
+class ScannedRules(AgentRules):
+    """Merged rules answered without an index: each lookup scans them once, in file order,
+    for the best-ranked match, and nothing is built or kept."""
+
+    __slots__ = ()
+
+    def first(self, path: str) -> Rule | None:
+        """The best-ranked match (same budget and reading as :meth:`AgentRules.first`)."""
+        best: Rule | None = None
+        checks = 0
+        for rule in self.rules:
+            if best is not None and rule.rank > best.rank:
+                continue
+            if rule.kind < 2:
+                if rule.matches(path):
+                    best = rule
+            elif path.startswith(rule.literal) and (
+                rule.last in path if rule.kind == 2 else path.endswith(rule.last)
+            ):
+                checks += 1
+                if (not rule.allow) if checks > MAX_WILDCARD_CHECKS else rule.matches(path):
+                    best = rule
+        return best
 
 
 _NO_RULES = AgentRules((), None, None, 0)
@@ -533,9 +568,6 @@ def split_key_value(line: str) -> tuple[str, str] | None:
 def _line_blocks(text: str) -> Iterator[list[str]]:
     """The lines of ``text`` (split at LF), a block of about _BLOCK_CHARS at a time, so that the
     line strings of a large file never all exist at once."""
-    if len(text) <= _BLOCK_CHARS:
-        yield text.split("\n")
-        return
     start = 0
     while True:
         cut = text.find("\n", start + _BLOCK_CHARS)
@@ -575,9 +607,10 @@ class RobotsTxt:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         number = 0
         unknown = 0
-        for block in _line_blocks(text):
-            for line in block:
-                number += 1
+        blocks = (text.split("\n"),) if len(text) <= _BLOCK_CHARS else _line_blocks(text)
+        for block in blocks:
+            first = number + 1
+            for number, line in enumerate(block, start=first):
                 if not line:
                     continue
                 if len(line) > MAX_LINE_CHARS:
@@ -645,9 +678,7 @@ class RobotsTxt:
                                 value,
                                 (),
                                 False,
-                                ((1 << 24) - len(value)) << 33
-                                | (0 if allow else 1) << 32
-                                | (number & _LINE_MASK),
+                                ((1 << 24) - len(value)) << 33 | (0 if allow else 1) << 32 | number,
                                 0,
                                 value,
                                 "",
@@ -692,12 +723,11 @@ class RobotsTxt:
                 delays = [g.crawl_delay for g in groups if g.crawl_delay is not None]
                 rates = [g.request_rate for g in groups if g.request_rate is not None]
                 indexed = len(self._merged) < MAX_AGENT_SETS
-                result = AgentRules(
+                result = (AgentRules if indexed else ScannedRules)(
                     tuple(rules),
                     max(delays) if delays else None,  # the strictest of the merged groups
                     min(rates, key=lambda r: r[0] / r[1]) if rates else None,
                     len(groups),
-                    indexed=indexed,
                 )
                 if not indexed:
                     return result  # built for this call only: nothing is kept
@@ -748,6 +778,8 @@ class RobotsTxt:
                     size += sys.getsizeof(rule.normalised)
                 if rule.segments:
                     size += sys.getsizeof(rule.segments) + sum(map(sys.getsizeof, rule.segments))
+                    if rule.last is not rule.segments[-1]:
+                        size += sys.getsizeof(rule.last)
                 if len(rule.literal) >= INDEX_CHARS:
                     keys.add(rule.literal[:INDEX_CHARS])
         # Per indexed agent: the rank-ordered tuple, the prefix tuple, the wildcard tuple and
