@@ -50,7 +50,7 @@ MAX_CRAWL_DELAY = 86_400.0  # seconds; a larger delay (or an overflowing one) is
 # and one more, in practice); other agents are answered by one scan without an index, so nothing
 # a caller asks can grow a cached file beyond the size estimated when it was parsed.
 MAX_AGENT_SETS = 2
-MAX_CACHED_TOKENS = 16  # agent strings remembered per parsed file
+MAX_CACHED_TOKENS = 4  # agent strings remembered per parsed file (others find their set again)
 _BLOCK_CHARS = 1 << 16  # the text is split into lines this much at a time (bounds the peak)
 _LINE_MASK = (1 << 32) - 1
 
@@ -785,8 +785,9 @@ class RobotsTxt:
         # Per indexed agent: the rank-ordered tuple, the prefix tuple, the wildcard tuple and
         # the bucket or short-list slot (a reference each per rule), the buckets themselves,
         # and the key naming the merged groups.
-        index = _AGENT_BYTES + 4 * 8 * rules + len(keys) * _BUCKET_BYTES
-        index += 40 * len(self.groups)
+        index = _AGENT_BYTES + 4 * 8 * rules + 40 * len(self.groups)
+        if rules >= INDEX_MIN_RULES:  # only then are buckets built
+            index += sys.getsizeof({}) + len(keys) * _BUCKET_BYTES
         self._size = size + MAX_AGENT_SETS * index
         return self._size
 
@@ -794,10 +795,17 @@ class RobotsTxt:
 # Object sizes behind estimated_bytes (measured on this interpreter, so they follow its layout).
 _RULE_BYTES = sys.getsizeof(_deny_all(1)) + sys.getsizeof(1 << 56)  # the rule and its rank
 _GROUP_BYTES = sys.getsizeof(Group()) + sys.getsizeof(1.0)
-_AGENT_BYTES = sys.getsizeof(_NO_RULES) + 4 * sys.getsizeof(()) + 2 * sys.getsizeof({})
+_AGENT_BYTES = sys.getsizeof(_NO_RULES) + 4 * sys.getsizeof(())
 # One bucket: its tuple header, its 3-character key, and its share of the dict's table.
 _BUCKET_BYTES = sys.getsizeof(()) + sys.getsizeof("abc") + 48
-_FILE_BYTES = 2 * sys.getsizeof({}) + 1_500  # the two memo dicts (bounded) and the object
+# The object, and its two memo dicts at their bounds: MAX_CACHED_TOKENS agent strings (of at
+# most 100 characters on the crawl path) and MAX_AGENT_SETS keys.
+_FILE_BYTES = (
+    sys.getsizeof(RobotsTxt())
+    + 2 * sys.getsizeof(dict.fromkeys(range(MAX_CACHED_TOKENS)))
+    + MAX_CACHED_TOKENS * sys.getsizeof("x" * 100)
+    + MAX_AGENT_SETS * sys.getsizeof(())
+)
 
 
 def _parse_delay(value: str, current: float | None) -> float | None:

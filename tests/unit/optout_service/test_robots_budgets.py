@@ -29,6 +29,7 @@ from optout_service.policy.robotstxt import (
     make_rule,
     normalise_path,
 )
+from tests.unit.optout_service.test_robots_corpus import corpus_texts
 
 # docs/robots.md, "Budgets": what one parsed file may hold, traced by tracemalloc, including the
 # transient peak while parsing and the index built by the first lookup.
@@ -89,6 +90,19 @@ def test_the_size_estimate_covers_what_adversarial_files_hold() -> None:
         finally:
             tracemalloc.stop()
         assert held <= robots.estimated_bytes(), name
+
+
+def test_the_size_estimate_covers_what_real_files_hold() -> None:
+    for text in corpus_texts()[::20]:
+        tracemalloc.start()
+        try:
+            robots = RobotsTxt.parse(text)
+            for agent in ("ExampleBot", "Googlebot"):  # two agents: both indexes built
+                robots.allowed("/a/b?c", agent)
+            held = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+        assert held <= robots.estimated_bytes(), text[:200]
 
 
 def test_asking_many_agents_keeps_a_bounded_number_of_indexes() -> None:
