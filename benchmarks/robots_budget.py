@@ -193,11 +193,12 @@ def load_corpus() -> list[bytes]:
 
 
 def run_corpus() -> None:
-    rows: list[tuple[int, int, int, int]] = []  # input bytes, peak, kept, estimate
+    rows: list[tuple[int, int, int, int, int]] = []  # input bytes, peak, kept, estimate, rules
     for body in load_corpus():
         text = decode_robots(body)
         peak, kept, parsed = memory(lambda text=text: ours_parse(text), ours_match)  # type: ignore[misc]
-        rows.append((len(body), peak, kept, parsed.estimated_bytes()))
+        rules = sum(len(group.rules) for group in parsed.groups)
+        rows.append((len(body), peak, kept, parsed.estimated_bytes(), rules))
         del parsed
 
     def summary(values: list[float], unit: str) -> str:
@@ -214,6 +215,7 @@ def run_corpus() -> None:
     print("kept per byte  ", summary([r[2] / r[0] for r in rows if r[0] >= 1024], "x  "))
     print("peak per byte  ", summary([r[1] / r[0] for r in rows if r[0] >= 1024], "x  "))
     print("estimate / kept", summary([r[3] / max(r[2], 1) for r in rows], "x  "))
+    print("  >= 100 rules ", summary([r[3] / r[2] for r in rows if r[4] >= 100], "x  "))
     print(f"estimate below kept: {sum(r[3] < r[2] for r in rows)} files")
     print("(per-byte rows: files of at least 1 KiB; below that the fixed cost dominates)")
 

@@ -31,10 +31,12 @@ from optout_service.policy.robotstxt import (
 )
 from tests.unit.optout_service.test_robots_corpus import corpus_texts
 
-# docs/robots.md, "Budgets": what one parsed file may hold, traced by tracemalloc, including the
-# transient peak while parsing and the index built by the first lookup.
-PEAK_BYTES_PER_INPUT_BYTE = 30
-PEAK_FIXED_BYTES = 256 * 1024
+# docs/robots.md, "Budgets": what one parsed file may hold (and its estimate may say), and the
+# traced peak while it is parsed and indexed by its first lookups.
+KEPT_BYTES_PER_INPUT_BYTE = 30
+KEPT_FIXED_BYTES = 4 * 1024
+PEAK_BYTES_PER_INPUT_BYTE = 32
+PEAK_FIXED_BYTES = 1024 * 1024
 
 
 def index_references(agent: AgentRules) -> int:
@@ -75,6 +77,29 @@ def test_a_500_kib_file_stays_under_the_memory_ceiling() -> None:
     assert peak <= PEAK_BYTES_PER_INPUT_BYTE * size + PEAK_FIXED_BYTES
     # The estimate the caches account never falls short of what the file really holds.
     assert current <= robots.estimated_bytes()
+    assert robots.estimated_bytes() <= KEPT_BYTES_PER_INPUT_BYTE * size + KEPT_FIXED_BYTES
+
+
+def test_the_densest_file_stays_under_the_memory_ceiling() -> None:
+    # The most rules per byte ("allow:/a"), a group big enough to be indexed for two agents,
+    # CR line ends and a character that makes the decoded text four bytes a character.
+    text = (
+        "#\U0001f600\rUser-agent: examplebot\rUser-agent: googlebot\r"
+        + "".join(f"allow:/{chr(97 + i % 26)}\r" for i in range(MAX_RULES_PER_GROUP - 10))
+        + "User-agent: googlebot\rallow:/b\r"
+    )
+    body = text.encode()
+    tracemalloc.start()
+    try:
+        robots = RobotsTxt.parse(decode_robots(body))
+        for agent in ("ExampleBot", "Googlebot"):
+            assert robots.allowed("/a", agent)
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= PEAK_BYTES_PER_INPUT_BYTE * len(body) + PEAK_FIXED_BYTES
+    assert current <= robots.estimated_bytes()
+    assert robots.estimated_bytes() <= KEPT_BYTES_PER_INPUT_BYTE * len(body) + KEPT_FIXED_BYTES
 
 
 def test_the_size_estimate_covers_what_adversarial_files_hold() -> None:
