@@ -40,9 +40,10 @@ MAX_RULES_PER_GROUP = 50_000
 # most 13). A longer disallow pattern keeps its first segments and loses its '$' (it matches more
 # paths); a longer allow pattern is ignored (it matches none).
 MAX_SEGMENTS = 16
-# A lookup runs substring searches for at most this many wildcard patterns (those whose literal
-# prefix, and for a "$" pattern whose end, already fit the path; the real files we hold need
-# fewer than 512). Past it, a wildcard disallow is taken to match and a wildcard allow not to: the
+# A lookup runs the full match for at most this many wildcard patterns: those whose literal
+# prefix fits the path and that pass a quick test (the path ends with the last segment of a '$'
+# pattern, or holds the first characters of another's last segment). The real files we hold need
+# fewer than 512. Past it, a wildcard disallow is taken to match and a wildcard allow not to: the
 # stricter reading, and a bound on the time one lookup can take whatever the file.
 MAX_WILDCARD_CHECKS = 2_048
 MAX_CRAWL_DELAY = 86_400.0  # seconds; a larger delay (or an overflowing one) is read as a day
