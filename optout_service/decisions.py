@@ -45,11 +45,13 @@ class DecisionEngine:
                 *(self._robots.get(origin) for origin in origins)
             )
             for entry, indexes in zip(entries, origins.values(), strict=True):
-                for index in indexes:
-                    url = urls[index]
-                    verdict = entry.rules.evaluate(url.path_query, token)
+                # A big file is evaluated in a worker thread, never on the event loop.
+                found = await self._robots.evaluate(
+                    entry, [urls[index].path_query for index in indexes], token
+                )
+                for index, verdict in zip(indexes, found, strict=True):
                     verdicts[index] = Verdict(
-                        url,
+                        urls[index],
                         "allow" if verdict.allowed else "deny",
                         (verdict.reason, verdict.detail) if verdict.detail else (verdict.reason,),
                         verdict.crawl_delay,

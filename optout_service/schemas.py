@@ -71,6 +71,8 @@ class RobotsEvaluate(BaseModel):
     robots_txt: Text | None = Field(default=None, max_length=2 * 1024 * 1024)
     robots_txt_b64: Line | None = Field(default=None, max_length=3 * 1024 * 1024)
     status: int | None = Field(default=None, ge=100, le=999)
+    # A product token or a whole user-agent string, read down to the product token the crawl
+    # path would match; one that names no crawler (empty, '*', a browser alone) is a 422.
     user_agent: Line = Field(max_length=500)
     # Empty URL: the path "/".
     url: Line = Field(max_length=8192)
@@ -96,6 +98,12 @@ class RobotsEvaluation(BaseModel):
     matched: RobotsMatch | None
     crawl_delay: float | None = None
     sitemaps: list[str] = []
+    product_token: str = Field(description="the product token the user_agent was read as")
+    truncated: bool = Field(
+        default=False,
+        description="the body was longer than the crawler reads (fetch.max_bytes); only its "
+        "beginning was read, as when crawling",
+    )
 
 
 class RobotsInfo(BaseModel):

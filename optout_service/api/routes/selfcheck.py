@@ -9,7 +9,6 @@ from urllib.parse import quote, urlsplit
 from anyio import to_thread
 from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
-from pydantic import Field
 
 from optout_service.api.deps import ServicesDep
 from optout_service.policy.robots import RobotsRules, RobotsVerdict, outcome_for_status
@@ -24,17 +23,6 @@ NO_PRODUCT_TOKEN = (
     "crawler's user-agent string (ExampleBot/1.0, Mozilla/5.0 (compatible; ExampleBot/1.0)); "
     "browser products alone (Mozilla/5.0, Chrome, Safari) name none"
 )
-
-
-class RobotsSelfCheck(RobotsEvaluation):
-    """The answer with what the request was read as (fields added to RobotsEvaluation)."""
-
-    product_token: str = Field(description="the product token the user_agent was read as")
-    truncated: bool = Field(
-        default=False,
-        description="the body was longer than the crawler reads (fetch.max_bytes); only its "
-        "beginning was read, as when crawling",
-    )
 
 
 def _path_of(url: str) -> str:
@@ -60,7 +48,7 @@ def _evaluate(status: int, body: bytes, path: str, token: str) -> tuple[RobotsRu
 
 
 @router.post("/robots/evaluate")
-async def evaluate_robots(body: RobotsEvaluate, services: ServicesDep) -> RobotsSelfCheck:
+async def evaluate_robots(body: RobotsEvaluate, services: ServicesDep) -> RobotsEvaluation:
     # The crawl path matches a product token; a full user-agent string is read down to one
     # first, and a string that names none is refused rather than answered for '*'.
     token = agent_product_token(body.user_agent)
@@ -90,7 +78,7 @@ async def evaluate_robots(body: RobotsEvaluate, services: ServicesDep) -> Robots
         _evaluate, status, raw, path, token, limiter=services.robots.parse_limiter
     )
     rule = verdict.rule
-    return RobotsSelfCheck(
+    return RobotsEvaluation(
         allowed=verdict.allowed,
         reason=verdict.reason.value,
         matched=RobotsMatch(line=rule.line, directive=rule.directive, pattern=rule.pattern)
