@@ -192,9 +192,9 @@ def load_corpus(archive: Path = ARCHIVE) -> list[tuple[str, bytes]]:
 
 def parse_pages(spec: str) -> tuple[int, int]:
     """``"15"`` or ``"10-20"``: the number of pages per host, fixed or a range."""
-    low, _, high = spec.partition("-")
+    low, dash, high = spec.partition("-")
     try:
-        bounds = (int(low), int(high or low))
+        bounds = (int(low), int(high if dash else low))
     except ValueError:
         raise ValueError(f"pages must be N or LOW-HIGH, not {spec!r}") from None
     if not 1 <= bounds[0] <= bounds[1]:

@@ -51,6 +51,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the project importable
 MODES = ("scrapy", "ours")
 # The web server at or above this share of one core during a crawl may be what limits it.
 SERVER_BUSY = 0.8
+PY_SPY_RATE = 200  # samples a second: 5 ms, fine against crawls of a minute or more
 
 
 # --- the child: one crawl ------------------------------------------------------------------
@@ -361,11 +362,14 @@ def _profile(
         spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
         if not Path(spy).exists():
             raise SystemExit("py-spy not found: pip install py-spy (it is not a dependency)")
-        # Sampling: all threads, native-code time shows as the Python frame that called it.
-        command = [spy, "record", "--format", "raw", "--full-filenames", "--subprocesses"]
+        # Sampling: all threads and child processes; native-code time shows as the Python
+        # frame that called it. --nonblocking: in blocking mode (the process paused for each
+        # sample) py-spy counted threads waiting on a lock as busy on this machine.
+        command = [spy, "record", "--nonblocking", "--format", "raw", "--full-filenames"]
         command += [
+            "--subprocesses",
             "--rate",
-            "200",
+            str(PY_SPY_RATE),
             "--output",
             str(out),
             "--",
@@ -378,6 +382,7 @@ def _profile(
     sidecar = {
         "mode": args.profile_side,
         "profiler": "cProfile" if args.profile else "py-spy",
+        "rate": PY_SPY_RATE,
         "pages": run.pages,
         "seconds": run.seconds,
         "cpu_ms_per_page_measured": args.measured_cpu_ms,
