@@ -24,6 +24,11 @@ class OutputFormat(StrEnum):
     JSONL = "jsonl"
 
 
+class EmbeddedMode(StrEnum):
+    PROCESS = "process"
+    THREAD = "thread"
+
+
 class ProgressMode(StrEnum):
     AUTO = "auto"
     LIVE = "live"
@@ -177,6 +182,13 @@ def crawl(
     token: Annotated[str, typer.Option(help="the crawler's product token")] = "ExampleBot",
     concurrency: Annotated[int, typer.Option(min=1)] = 16,
     db: Annotated[Path | None, typer.Option(help="embedded: SQLite file of the service")] = None,
+    embedded: Annotated[
+        EmbeddedMode | None,
+        typer.Option(
+            help="embedded: run the service as a child process (the default) or on a thread of"
+            " the crawl's process (COMPLIANCE_EMBEDDED_MODE)",
+        ),
+    ] = None,
     allow_private_networks: Annotated[
         bool,
         typer.Option(
@@ -224,6 +236,7 @@ def crawl(
         token=token,
         concurrency=concurrency,
         embedded_database_url=f"sqlite:///{db.resolve()}" if db else None,
+        embedded_mode=embedded.value if embedded is not None else None,
         embedded_overrides=overrides,
         log_level=log_level.upper(),
         extra_settings=_parse_set(set_ or []),

@@ -1,22 +1,47 @@
-"""Embedded mode: the opt-out service in this process, reached over ASGI, lifespan run properly.
+"""Embedded mode: the opt-out service started by the crawl itself, with a SQLite database.
 
-This is the only crawler module that imports ``optout_service``, and only when embedded mode
-starts (or its log is exported), so a crawler pointed at a served instance never loads the
-service's code.
+Two ways to run it (``COMPLIANCE_EMBEDDED_MODE``):
 
-The service runs on **its own thread and event loop**, not on the crawl's:
+``process`` (:class:`ServiceProcess`, the default)
+    ``python -m optout_service.cli serve`` as a child process of the crawl, on a Unix domain
+    socket in a private temporary directory, its settings given by ``OPTOUT_*`` variables. The
+    crawl and the service then use a core each instead of sharing one interpreter lock. The
+    child is tied to the crawl:
 
-- Its lifespan (migrations on SQLite, the policy-document fetcher, ...) is entered and left by
-  one task of that loop, as lifespans holding task-bound resources (anyio cancel scopes, task
-  groups) require; ``httpx.ASGITransport`` does not run lifespans, so :class:`EmbeddedService`
-  does.
-- The worker threads anyio starts for the service's database writes belong to that loop's main
-  task and stop when it ends. They are also daemon threads (a thread inherits daemon status from
-  the thread that starts it), so a crawl stopped abruptly (a second Ctrl-C stops Scrapy's loop
-  with requests in flight) can never leave the interpreter waiting for them at exit.
-- After Scrapy's loop has stopped, whatever way, the service's loop still runs, so the service
-  can still be shut down cleanly (:func:`stop_running_services`) and everything it committed is
-  in its database (SQLite in WAL mode keeps every committed transaction).
+    - it is ready (``GET /readyz`` answers 200 over the socket) before the first request is
+      decided; a child that exits first, or is not ready within its start timeout, fails
+      :meth:`ServiceProcess.start` with the child's own one-line error;
+    - it runs in a session of its own, so the Ctrl-C a terminal sends to the crawl's process
+      group does not reach it: the crawl alone decides when it stops (after its graceful stop,
+      whose last decisions must still be logged);
+    - it is stopped with SIGTERM, and SIGKILL if it has not ended ``stop_timeout`` seconds
+      later; everything it answered was committed first (the service commits before it
+      answers, and SQLite's WAL keeps committed transactions even across SIGKILL);
+    - it ends when the crawl's process dies, however: on Linux the kernel sends it SIGTERM
+      (``PR_SET_PDEATHSIG``), and everywhere it watches a pipe whose only write end the crawl
+      holds (``serve --lifeline-fd``): end of file means the crawl is gone.
+
+``thread`` (:class:`EmbeddedService`)
+    The service app in this process, on **its own thread and event loop**, reached over ASGI.
+    It starts faster and needs no second interpreter, but shares this process's interpreter
+    lock with the crawl.
+
+    - Its lifespan (migrations on SQLite, the policy-document fetcher, ...) is entered and left
+      by one task of that loop, as lifespans holding task-bound resources (anyio cancel scopes,
+      task groups) require; ``httpx.ASGITransport`` does not run lifespans, so
+      :class:`EmbeddedService` does.
+    - The worker threads anyio starts for the service's database writes belong to that loop's
+      main task and stop when it ends. They are also daemon threads (a thread inherits daemon
+      status from the thread that starts it), so a crawl stopped abruptly (a second Ctrl-C
+      stops Scrapy's loop with requests in flight) can never leave the interpreter waiting for
+      them at exit.
+    - After Scrapy's loop has stopped, whatever way, the service's loop still runs, so the
+      service can still be shut down cleanly (:func:`stop_running_services`) and everything it
+      committed is in its database (SQLite in WAL mode keeps every committed transaction).
+
+This is the only crawler module that imports ``optout_service``, and only when thread mode
+starts (or a log is exported), so a crawler pointed at a served instance, or running the
+service as a process, never loads the service's code for the crawl.
 
 :func:`export_job_log` reads a job's decision log straight from that database, with the bytes
 ``GET /v1/audit/export`` would send.
@@ -25,27 +50,43 @@ The service runs on **its own thread and event loop**, not on the crawl's:
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
+import ctypes
 import json
 import logging
+import os
 import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any, Literal, Protocol
 
 from crawler.files import atomic_output
 from crawler.optout_client import HttpOptOutClient
 
 AppFactory = Callable[[dict[str, Any]], Any]
+EmbeddedMode = Literal["process", "thread"]
+EMBEDDED_MODES: tuple[EmbeddedMode, ...] = ("process", "thread")
 
 DEFAULT_DATABASE_URL = "sqlite:///var/optout.sqlite3"
 
 logger = logging.getLogger(__name__)
 
-_running: set[EmbeddedService] = set()
+
+class _Stoppable(Protocol):
+    def stop_blocking(self, timeout: float) -> bool: ...
+
+
+_running: set[_Stoppable] = set()
 _running_lock = threading.Lock()
 
 
@@ -285,6 +326,364 @@ async def _settled(future: concurrent.futures.Future[Any]) -> None:
     wrapped = asyncio.wrap_future(future)
     wrapped.add_done_callback(_retrieve)
     await asyncio.wait({wrapped})
+
+
+class ServiceStartError(RuntimeError):
+    """The embedded service did not start; the message says why in one line."""
+
+
+# The service child's command, before its options: this interpreter, the service's CLI by
+# module name (the crawler does not import the service to start it).
+SERVE_COMMAND: tuple[str, ...] = (sys.executable, "-m", "optout_service.cli", "serve")
+# How long an idle connection to the child stays open on each side. The client gives up on it
+# first, so it never sends a request on a connection the server is closing.
+SERVER_KEEP_ALIVE = 30
+CLIENT_KEEP_ALIVE = 20.0
+# Lines of the child's output kept to explain a failed start.
+_OUTPUT_LINES = 50
+
+
+def embedded_mode(value: object) -> EmbeddedMode:
+    """``COMPLIANCE_EMBEDDED_MODE`` checked: "process" or "thread" (any case, spaces ignored)."""
+    text = str(value or "").strip().lower()
+    for mode in EMBEDDED_MODES:
+        if text == mode:
+            return mode
+    raise ValueError(f"COMPLIANCE_EMBEDDED_MODE must be 'process' or 'thread', not {value!r}")
+
+
+def _setting_leaves(
+    settings: Mapping[str, Any], path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], Any]]:
+    for key, value in settings.items():
+        if isinstance(value, Mapping) and value:
+            yield from _setting_leaves(value, (*path, str(key)))
+        else:
+            yield (*path, str(key)), value
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value  # a plain text setting is read as it is
+    if isinstance(value, Path):
+        return str(value)
+    return json.dumps(value, default=str)  # numbers, booleans, lists, objects: JSON
+
+
+def service_environment(overrides: Mapping[str, Any], base: Mapping[str, str]) -> dict[str, str]:
+    """``base`` (the crawl's environment) with ``overrides`` as ``OPTOUT_*`` variables.
+
+    One variable per setting (``{"database": {"url": u}}`` is ``OPTOUT_DATABASE__URL=u``); text
+    as it is, anything else as JSON. An inherited variable for an overridden setting, or for a
+    part of it, is dropped, so the overrides win as they do in thread mode (where they are the
+    settings' init arguments); a None override drops the variable (the setting's default).
+    """
+    env = dict(base)
+    for path, value in _setting_leaves(overrides):
+        name = "OPTOUT_" + "__".join(part.upper() for part in path)
+        for key in [k for k in env if k.upper() == name or k.upper().startswith(name + "__")]:
+            del env[key]
+        if value is not None:
+            env[name] = _env_value(value)
+    return env
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A hook for the child, between fork and exec: SIGTERM to it when this thread ends.
+
+    Linux only (``prctl(PR_SET_PDEATHSIG)``). The kernel sends the signal when the *thread*
+    that started the child ends, so only a child of the main thread gets it; the lifeline pipe
+    covers every other case. The function is looked up here, before the fork, so the hook only
+    makes the call.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    pr_set_pdeathsig = 1
+    sigterm = int(signal.SIGTERM)
+
+    def hook() -> None:
+        prctl(pr_set_pdeathsig, sigterm, 0, 0, 0)
+
+    return hook
+
+
+def _private_directory() -> Path:
+    """A new directory only this user can enter, for the service's socket.
+
+    A Unix socket's path is limited to about 100 bytes: a long ``TMPDIR`` gives way to /tmp.
+    """
+    base = tempfile.gettempdir()
+    if len(base) > 60 and Path("/tmp").is_dir():  # noqa: S108 - mkdtemp makes it private
+        base = "/tmp"  # noqa: S108
+    return Path(tempfile.mkdtemp(prefix="optout-service-", dir=base))
+
+
+async def _until(done: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
+    """Wait without blocking the loop until ``done()``; False if ``timeout`` passed first."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(interval)
+    return True
+
+
+class ServiceProcess:
+    """The service as a child process of this one, on a Unix domain socket (see the module
+    docstring). :meth:`start` returns a client of it; :meth:`stop` ends it.
+
+    ``command`` replaces ``SERVE_COMMAND`` (tests); the socket, lifeline and logging options
+    are appended to it.
+    """
+
+    def __init__(
+        self,
+        database_url: str,
+        token: str,
+        extra: dict[str, Any] | None = None,
+        *,
+        command: Sequence[str] = SERVE_COMMAND,
+        start_timeout: float = 60.0,
+        stop_timeout: float = 10.0,
+    ) -> None:
+        self._api_key = secrets.token_urlsafe(32)
+        self.overrides = embedded_overrides(database_url, token, self._api_key, extra or {})
+        self._command = list(command)
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
+        self._client: HttpOptOutClient | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lifeline: int | None = None  # the pipe's write end: held, never written
+        self._directory: Path | None = None
+        self._reader: threading.Thread | None = None
+        self._output: collections.deque[str] = collections.deque(maxlen=_OUTPUT_LINES)
+        self._was_ready = False
+
+    @property
+    def database_url(self) -> str:
+        return str(self.overrides["database"]["url"])
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs (and after it ended, until :meth:`stop`)."""
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def socket_path(self) -> Path | None:
+        return self._directory / "service.sock" if self._directory is not None else None
+
+    async def start(self, timeout: float = 30.0) -> HttpOptOutClient:
+        """Start the child, wait until it is ready, return a client of it.
+
+        ``timeout`` is the client's timeout per call. Raises :class:`ServiceStartError` when the
+        child exits first (with its own error line) or is not ready in ``start_timeout`` s.
+        """
+        if self._client is not None:
+            return self._client
+        self._spawn()
+        socket_path = self.socket_path
+        assert socket_path is not None
+        client = HttpOptOutClient.for_unix_socket(
+            socket_path, self._api_key, timeout=timeout, keepalive_expiry=CLIENT_KEEP_ALIVE
+        )
+        try:
+            await self._wait_ready(client)
+        except BaseException:
+            await client.aclose()
+            await self._end(self.stop_timeout)
+            raise
+        self._client = client
+        self._was_ready = True
+        return client
+
+    def _spawn(self) -> None:
+        directory = _private_directory()
+        read_end, write_end = os.pipe()  # neither is inherited unless passed
+        command = [
+            *self._command,
+            "--uds",
+            str(directory / "service.sock"),
+            "--lifeline-fd",
+            str(read_end),
+            "--log-level",
+            "warning",
+            "--timeout-keep-alive",
+            str(SERVER_KEEP_ALIVE),
+        ]
+        try:
+            process = subprocess.Popen(
+                command,
+                env=service_environment(self.overrides, os.environ),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                pass_fds=(read_end,),
+                start_new_session=True,
+                preexec_fn=_parent_death_signal(),  # it only calls prctl
+            )
+        except BaseException:
+            os.close(write_end)
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+        finally:
+            os.close(read_end)
+        self._process, self._lifeline, self._directory = process, write_end, directory
+        self._output.clear()
+        assert process.stdout is not None
+        self._reader = threading.Thread(
+            target=self._forward_output,
+            args=(process.stdout,),
+            name="optout-service-output",
+            daemon=True,
+        )
+        self._reader.start()
+        with _running_lock:
+            _running.add(self)
+        logger.info(
+            "opt-out service started: process %d, socket %s", process.pid, self.socket_path
+        )
+
+    def _forward_output(self, stream: IO[bytes]) -> None:
+        """The child's stdout and stderr, line by line, into this process's log."""
+        with stream:
+            for raw in stream:
+                line = raw.decode("utf-8", errors="replace").rstrip()
+                if not line.strip():
+                    continue
+                self._output.append(line)
+                level = logging.ERROR if line.lower().startswith("error") else logging.WARNING
+                logger.log(level, "opt-out service: %s", line)
+
+    async def _wait_ready(self, client: HttpOptOutClient) -> None:
+        process = self._process
+        assert process is not None
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            if process.poll() is not None:
+                await self._output_read()  # its last words arrive just after it ended
+                raise ServiceStartError(
+                    f"the opt-out service process exited with status {process.returncode}"
+                    f" before it was ready: {self._error_line()}"
+                )
+            if await client.ready():
+                return
+            if time.monotonic() >= deadline:
+                raise ServiceStartError(
+                    f"the opt-out service process was not ready within {self.start_timeout:g} s"
+                    f" (last output: {self._error_line()})"
+                )
+            await asyncio.sleep(0.02)
+
+    async def _output_read(self, timeout: float = 2.0) -> None:
+        reader = self._reader
+        if reader is not None:
+            await _until(lambda: not reader.is_alive(), timeout)
+
+    def _error_line(self) -> str:
+        """The line of the child's output that says best why it failed."""
+        lines = [line.strip() for line in self._output]
+        for line in lines:
+            if line.startswith("error: "):
+                return line[len("error: ") :]
+        # A traceback ends with "SomeError: what"; uvicorn adds a line of its own after it.
+        for line in reversed(lines):
+            name = line.split(":", 1)[0]
+            dotted = name.replace(".", "").replace("_", "")
+            if ":" in line and dotted.isalnum() and name.endswith(("Error", "Exception")):
+                return line
+        return lines[-1] if lines else "no output"
+
+    # stopping -------------------------------------------------------------------------------
+    async def stop(self) -> None:
+        """Close the client, then end the child (SIGTERM, then SIGKILL). Safe to call again."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+        await self._end(self.stop_timeout)
+
+    async def _end(self, timeout: float) -> None:
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            process.terminate()
+            if not await _until(lambda: process.poll() is not None, timeout):
+                logger.warning(
+                    "the opt-out service process did not stop within %g s of SIGTERM: killing it",
+                    timeout,
+                )
+                process.kill()
+                await _until(lambda: process.poll() is not None, 10.0)
+        await self._output_read()
+        self._cleanup()
+
+    def stop_blocking(self, timeout: float) -> bool:
+        """End the child from a thread that is not running an event loop (after the crawl's
+        loop has stopped). True when it ended within ``timeout`` s of SIGTERM."""
+        self._client = None  # its connections belonged to the stopped loop
+        process = self._process
+        if process is None:
+            return True
+        clean = True
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                clean = False
+                process.kill()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(10.0)
+        if self._reader is not None:
+            self._reader.join(2.0)
+        self._cleanup()
+        return clean
+
+    def _cleanup(self) -> None:
+        process = self._process
+        if (
+            self._was_ready
+            and process is not None
+            and process.returncode not in (None, 0, -signal.SIGTERM, -signal.SIGKILL)
+        ):
+            logger.warning("the opt-out service process ended with status %s", process.returncode)
+        self._was_ready = False
+        if self._lifeline is not None:
+            os.close(self._lifeline)
+        if self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
+        self._process = self._reader = None
+        self._lifeline = self._directory = None
+        with _running_lock:
+            _running.discard(self)
+
+    async def __aenter__(self) -> HttpOptOutClient:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+def embedded_service(
+    mode: EmbeddedMode, database_url: str, token: str, extra: dict[str, Any] | None = None
+) -> EmbeddedService | ServiceProcess:
+    """The embedded service of ``mode`` (not started yet)."""
+    if mode == "thread":
+        return EmbeddedService(database_url, token, extra)
+    return ServiceProcess(database_url, token, extra)
 
 
 def stop_running_services(timeout: float = 10.0) -> bool:

@@ -104,7 +104,8 @@ def _reasons(value: Any) -> tuple[str, ...]:
 
 
 class HttpOptOutClient:
-    """Talks to the service over HTTP (or in-process over ASGI, for embedded mode).
+    """Talks to the service over HTTP: over TCP, a Unix domain socket (embedded process mode),
+    or in-process over ASGI (embedded thread mode).
 
     ``trust_env`` is off by default: the service's URL is explicit configuration, and the
     ``http_proxy`` a crawl uses for the web must not capture the calls to the service.
@@ -144,6 +145,36 @@ class HttpOptOutClient:
         if loop is not None:
             transport = OtherLoopTransport(transport, loop)
         return cls(EMBEDDED_BASE_URL, api_key, timeout=timeout, transport=transport)
+
+    @classmethod
+    def for_unix_socket(
+        cls,
+        path: Path,
+        api_key: str,
+        *,
+        timeout: float = 10.0,
+        keepalive_expiry: float = 5.0,
+    ) -> HttpOptOutClient:
+        """A client of a service listening on the Unix domain socket ``path``.
+
+        Connections are kept open between calls for ``keepalive_expiry`` seconds (less than the
+        server keeps them, so that a call never goes out on a connection being closed).
+        """
+        transport = httpx.AsyncHTTPTransport(
+            uds=str(path),
+            limits=httpx.Limits(
+                max_connections=100, max_keepalive_connections=20, keepalive_expiry=keepalive_expiry
+            ),
+        )
+        return cls(EMBEDDED_BASE_URL, api_key, timeout=timeout, transport=transport)
+
+    async def ready(self, timeout: float = 5.0) -> bool:
+        """True when ``GET /readyz`` answers 200; False for any other answer or error."""
+        try:
+            response = await self._client.get("/readyz", timeout=timeout)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
 
     async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         try:

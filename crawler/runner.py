@@ -45,7 +45,8 @@ LOG_FILE = "decision-log.jsonl"
 # After a first stop signal, how long downloads in flight may take before the crawl is stopped
 # at once anyway (supervisors send SIGKILL some seconds after SIGTERM).
 GRACEFUL_STOP_TIMEOUT = 10.0
-# How long the embedded service gets to shut down after the crawl's loop has stopped.
+# How long the embedded service gets to shut down after the crawl's loop has stopped (a service
+# process still running then gets SIGKILL).
 EMBEDDED_STOP_TIMEOUT = 10.0
 
 STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
@@ -66,6 +67,7 @@ class CrawlConfig:
     token: str = "ExampleBot"
     concurrency: int = 16
     embedded_database_url: str | None = None
+    embedded_mode: Literal["process", "thread"] | None = None  # None: COMPLIANCE_EMBEDDED_MODE
     embedded_overrides: dict[str, Any] = field(default_factory=dict)
     log_level: str = "INFO"
     extra_settings: dict[str, Any] = field(default_factory=dict)
@@ -104,6 +106,8 @@ def scrapy_settings(config: CrawlConfig) -> dict[str, Any]:
     }
     if config.embedded_database_url:
         settings["COMPLIANCE_EMBEDDED_DATABASE_URL"] = config.embedded_database_url
+    if config.embedded_mode:
+        settings["COMPLIANCE_EMBEDDED_MODE"] = config.embedded_mode
     if config.max_pages:
         settings["CLOSESPIDER_ITEMCOUNT"] = config.max_pages
     settings.update(config.extra_settings)
@@ -308,8 +312,9 @@ def _report(
         service_url=str(settings.get("COMPLIANCE_SERVICE_URL") or ""),
     )
     try:
-        # After a forced stop the embedded service still runs (its loop is its own): shut it
-        # down properly, so that everything it was writing is committed before the export.
+        # After a forced stop the embedded service still runs (its loop or its process is its
+        # own): shut it down properly, so that everything it was writing is committed before
+        # the export.
         stop_running_services(EMBEDDED_STOP_TIMEOUT)
         with atomic_output(config.output_dir / "stats.json") as out:
             out.write(json.dumps(stats, indent=1, sort_keys=True).encode())

@@ -27,6 +27,15 @@ COMPLIANCE_CRAWLER_TOKEN = "ExampleBot"
 # SQLAlchemy URL of the embedded service's database (embedded mode only).
 COMPLIANCE_EMBEDDED_DATABASE_URL = "sqlite:///var/optout.sqlite3"
 
+# How the embedded service runs: "process" (default) starts it as a child process of the crawl
+# (`python -m optout_service.cli serve` on a Unix socket in a private temporary directory), so
+# the crawl and its decisions use a core each; "thread" runs it in this process on a thread of its
+# own, sharing the interpreter lock with the crawl. Measured on a 2-core machine (README,
+# "Crawling for real"): process mode crawls a many-host web markedly faster; thread mode starts
+# about as fast and is the lighter choice only where there is one core or a crawl of a few pages.
+# The child stops with the crawl, also when the crawl's process is killed (crawler/embedded.py).
+COMPLIANCE_EMBEDDED_MODE = "process"
+
 # Nested overrides of the embedded service's settings, e.g.
 # {"fetch": {"allow_private_networks": True}, "piracy": {"lists": ["my-list.toml"]}}.
 COMPLIANCE_EMBEDDED_SETTINGS: dict[str, Any] = {}
@@ -74,7 +83,7 @@ COMPLIANCE_SERVICE_RETRIES = 3
 # Timeout in seconds of one call to the service.
 COMPLIANCE_SERVICE_TIMEOUT = 10.0
 
-# Base URL of the opt-out service; empty means run it embedded, in this process.
+# Base URL of the opt-out service; empty means run it embedded (COMPLIANCE_EMBEDDED_MODE).
 COMPLIANCE_SERVICE_URL = ""
 
 

@@ -2,14 +2,20 @@
 
 Every failure a user can cause (a bad ``OPTOUT_*`` value, a database that cannot be reached or
 was never migrated) is reported in one line on stderr with a non-zero exit status:
-1 for a database problem, 2 for a configuration or usage problem.
+1 for a database problem, 2 for a configuration or usage problem. ``serve`` prepares the
+database (migrates SQLite, checks that another database is at head) before it listens, so that
+its failures too are one line.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -26,6 +32,8 @@ app = typer.Typer(help="The opt-out service.", no_args_is_help=True, add_complet
 
 EXIT_DATABASE = 1
 EXIT_CONFIG = 2
+# The parent of a server started with --lifeline-fd died and the server did not stop in time.
+EXIT_LIFELINE = 3
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -64,22 +72,95 @@ def _database_error(exc: SQLAlchemyError) -> NoReturn:
 def serve(
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to bind (0: any free port)")] = 8000,
+    uds: Annotated[
+        Path | None,
+        typer.Option(help="listen on this Unix domain socket instead of --host/--port"),
+    ] = None,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
     log_level: Annotated[str, typer.Option()] = "info",
+    timeout_keep_alive: Annotated[
+        int, typer.Option(min=1, help="seconds an idle keep-alive connection stays open")
+    ] = 5,
+    lifeline_fd: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="an inherited pipe's read end: the server stops when it reaches end of file,"
+            " i.e. when the process holding the write end (its parent) exits, however it dies",
+        ),
+    ] = None,
 ) -> None:
     """Serve the API with uvicorn (settings from OPTOUT_* variables)."""
     import uvicorn
 
-    _settings()  # a bad value is one line here, not a traceback from every worker
+    if lifeline_fd is not None:
+        _watch_lifeline(lifeline_fd)
+    settings = _settings()  # a bad value is one line here, not a traceback from every worker
+    _prepare_database(settings)
     uvicorn.run(
         "optout_service.main:create_app",
         factory=True,
         host=host,
         port=port,
+        uds=str(uds) if uds is not None else None,
         workers=workers,
         log_level=log_level,
         proxy_headers=True,
+        timeout_keep_alive=timeout_keep_alive,
     )
+
+
+def _prepare_database(settings: Settings) -> None:
+    """Before serving: what the app's start-up would do to the database, failing in one line.
+
+    SQLite is migrated (the app's own migration at start-up then finds it at head); another
+    database must already be at head (the deployment's prestart step migrates it).
+    """
+    try:
+        if settings.database.should_migrate_on_startup:
+            upgrade_to_head(settings.database.url)
+            return
+        database = Database(settings.database)
+        try:
+            check_at_head(database.engine)
+        finally:
+            database.dispose()
+    except DatabaseNotMigrated as exc:
+        _fail(str(exc), EXIT_DATABASE)
+    except SQLAlchemyError as exc:
+        _database_error(exc)
+    except OSError as exc:  # e.g. the SQLite file's directory cannot be created
+        _fail(f"database: {exc}", EXIT_DATABASE)
+
+
+# After the lifeline breaks: time for a graceful shutdown before the process ends regardless.
+LIFELINE_GRACE_SECONDS = 5.0
+
+
+def _watch_lifeline(fd: int) -> None:
+    """Stop this process once ``fd`` reads end of file (nothing is ever written to it).
+
+    A portable complement to Linux's parent-death signal: the pipe's write end belongs to the
+    parent alone, and the kernel closes it when the parent exits, even by SIGKILL. The server
+    is asked to stop as by SIGTERM (a graceful shutdown); if it has not ended
+    LIFELINE_GRACE_SECONDS later, the process exits at once.
+    """
+    try:
+        os.fstat(fd)
+    except OSError as exc:
+        _fail(f"--lifeline-fd {fd}: {exc.strerror}", EXIT_CONFIG)
+
+    def watch() -> None:
+        try:
+            while os.read(fd, 512):
+                pass
+        except OSError:
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(LIFELINE_GRACE_SECONDS)
+        os._exit(EXIT_LIFELINE)
+
+    threading.Thread(target=watch, name="lifeline", daemon=True).start()
 
 
 @app.command()

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
 
-    from crawler.embedded import EmbeddedService
+    from crawler.embedded import EmbeddedService, ServiceProcess
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class ComplianceMiddleware:
         self._client_factory = client_factory or self._default_client_factory
         self._client: OptOutClient | None = None
         self._client_error: ServiceError | None = None
-        self._embedded: EmbeddedService | None = None
+        self._embedded: EmbeddedService | ServiceProcess | None = None
         self._lock = asyncio.Lock()
         self._last_warning = 0.0
         batch: dict[str, Any] = {
@@ -193,9 +193,10 @@ class ComplianceMiddleware:
             return HttpOptOutClient(
                 url, self._settings.get("COMPLIANCE_API_KEY") or "", timeout=timeout
             )
-        from crawler.embedded import EmbeddedService
+        from crawler.embedded import embedded_mode, embedded_service
 
-        embedded = EmbeddedService(
+        embedded = embedded_service(
+            embedded_mode(self._settings.get("COMPLIANCE_EMBEDDED_MODE") or "process"),
             self._settings.get("COMPLIANCE_EMBEDDED_DATABASE_URL")
             or "sqlite:///var/optout.sqlite3",
             self.token,

@@ -2,7 +2,7 @@
 
 Each must end within seconds, with a documented exit code and a complete decision log: no
 request waiting on a crawl delay is fetched after the stop, and nothing the crawler counted is
-missing from the log.
+missing from the log. Each runs with the embedded service as a child process and on a thread.
 """
 
 from __future__ import annotations
@@ -32,13 +32,21 @@ pytestmark = pytest.mark.integration
 SEED = f"http://{PATIENT_HOST}/"  # Crawl-delay: 2, 200 pages
 
 
-def start(tmp_path: Path, proxy_url: str, *options: str) -> subprocess.Popen[str]:
+@pytest.fixture(params=["process", "thread"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """COMPLIANCE_EMBEDDED_MODE of the crawl."""
+    return str(request.param)
+
+
+def start(tmp_path: Path, proxy_url: str, mode: str, *options: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         crawl_command(
             [SEED],
             tmp_path / "out",
             "--db",
             str(tmp_path / "optout.sqlite3"),
+            "--embedded",
+            mode,
             *options,
         ),
         env=crawl_env(proxy_url),
@@ -106,13 +114,13 @@ def assert_log_complete(run: CrawlRun, access: list[AccessRecord]) -> None:
     ],
 )
 def test_a_stop_signal_ends_the_crawl_within_seconds_with_its_log_complete(
-    tmp_path: Path, signals: list[signal.Signals]
+    tmp_path: Path, signals: list[signal.Signals], mode: str
 ) -> None:
     access_log = tmp_path / "access.jsonl"
     # Every answer takes 3 s: a download is in flight when the signals come, and a dozen
     # requests wait in the host's download slot behind its 2 s crawl delay.
     with DemoWebProcess(sites="delays", access_log=access_log, extra_args=["--delay", "3"]) as web:
-        proc = start(tmp_path, web.proxy_url, "--job", "it-signal")
+        proc = start(tmp_path, web.proxy_url, mode, "--job", "it-signal")
         wait_for_pages(proc, access_log, 2)
         stopped_at = time.monotonic()
         signalled = time.time()
@@ -141,7 +149,7 @@ def test_a_stop_signal_ends_the_crawl_within_seconds_with_its_log_complete(
 
 
 def test_closespider_timeout_ends_the_crawl_without_waiting_out_crawl_delays(
-    tmp_path: Path,
+    tmp_path: Path, mode: str
 ) -> None:
     access_log = tmp_path / "access.jsonl"
     with DemoWebProcess(sites="delays", access_log=access_log) as web:
@@ -149,6 +157,7 @@ def test_closespider_timeout_ends_the_crawl_without_waiting_out_crawl_delays(
         proc = start(
             tmp_path,
             web.proxy_url,
+            mode,
             "--job",
             "it-timeout",
             "--set",
