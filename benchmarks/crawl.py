@@ -172,6 +172,8 @@ def _one_crawl(args: argparse.Namespace) -> None:
                 "robots_fetches": len(fetched) - len(pages),
                 "seconds": elapsed,
                 "startup_cpu": startup_cpu,
+                # Scrapy's loop runs on this thread: the one a GIL-bound crawl is limited by.
+                "main_thread_cpu": time.thread_time(),
                 "own_cpu": _cpu_seconds(resource.RUSAGE_SELF)
                 + _cpu_seconds(resource.RUSAGE_CHILDREN),
                 "stats": {k: v for k, v in stats.items() if k.startswith(kept)},
@@ -200,6 +202,7 @@ class Run:
     seconds: float
     cpu: float  # RUSAGE_CHILDREN delta: the crawl process and what it started
     startup_cpu: float  # interpreter and imports, before the crawl started
+    main_thread_cpu: float  # the crawl process's main thread: Scrapy's loop
     server_cpu: float
     over_fetched: int  # pages fetched that our engine disallows
     over_fetched_protego: int  # ... of which Protego disallows too (fail-open, not reading)
@@ -212,6 +215,10 @@ class Run:
     @property
     def cpu_ms(self) -> float:
         return 1000 * self.cpu / max(self.pages, 1)
+
+    @property
+    def main_thread_ms(self) -> float:
+        return 1000 * self.main_thread_cpu / max(self.pages, 1)
 
 
 def _server_cpu(pid: int) -> float:
@@ -272,6 +279,7 @@ def _run_child(
         seconds=float(result["seconds"]),
         cpu=cpu,
         startup_cpu=float(result["startup_cpu"]),
+        main_thread_cpu=float(result["main_thread_cpu"]),
         server_cpu=server,
         over_fetched=over,
         over_fetched_protego=over_protego,
@@ -284,7 +292,8 @@ def _print_run(number: int, run: Run, expected: Expectation) -> None:
     line = (
         f"run {number} {run.mode:>6}: {run.pages:6d} pages (expected {expected.expected_pages}) "
         f"in {run.seconds:6.2f} s = {run.rate:7.1f} pages/s, CPU {run.cpu_ms:5.2f} ms/page "
-        f"(startup {run.startup_cpu:.1f} s of {run.cpu:.1f} s), "
+        f"(main thread {run.main_thread_ms:.2f}; startup {run.startup_cpu:.1f} s of "
+        f"{run.cpu:.1f} s), "
         f"web server {100 * server_share:3.0f}% of a core"
     )
     if expected.allowed:
@@ -366,6 +375,8 @@ def _profile(
         # frame that called it. --nonblocking: in blocking mode (the process paused for each
         # sample) py-spy counted threads waiting on a lock as busy on this machine.
         command = [spy, "record", "--nonblocking", "--format", "raw", "--full-filenames"]
+        if args.py_spy_gil:
+            command += ["--gil"]  # only the thread holding the GIL: what a GIL-bound crawl waits on
         command += [
             "--subprocesses",
             "--rate",
@@ -383,6 +394,7 @@ def _profile(
         "mode": args.profile_side,
         "profiler": "cProfile" if args.profile else "py-spy",
         "rate": PY_SPY_RATE,
+        "gil_only": bool(args.py_spy_gil),
         "pages": run.pages,
         "seconds": run.seconds,
         "cpu_ms_per_page_measured": args.measured_cpu_ms,
@@ -410,6 +422,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, help="synthetic: 16; corpus: 64")
     parser.add_argument("--profile", type=Path, help="cProfile one more run of ours to FILE")
     parser.add_argument("--py-spy", type=Path, help="py-spy one more run of ours to FILE")
+    parser.add_argument(
+        "--py-spy-gil", action="store_true", help="py-spy: sample only the GIL's holder"
+    )
     parser.add_argument("--profile-side", choices=MODES, default="ours")
     # In the child only.
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
@@ -472,10 +487,11 @@ def _summary(runs: dict[str, list[Run]], expected: Expectation) -> None:
         mode: statistics.median(r.server_cpu / r.seconds for r in rs if r.seconds)
         for mode, rs in runs.items()
     }
+    main = {mode: statistics.median(r.main_thread_ms for r in rs) for mode, rs in runs.items()}
     for mode, label in (("scrapy", "scrapy+robots"), ("ours", "ours (add-on)")):
         print(
-            f"median {label}: {rate[mode]:7.1f} pages/s, CPU {cpu[mode]:5.2f} ms/page, "
-            f"web server {100 * server[mode]:3.0f}% of a core"
+            f"median {label}: {rate[mode]:7.1f} pages/s, CPU {cpu[mode]:5.2f} ms/page "
+            f"(main thread {main[mode]:.2f}), web server {100 * server[mode]:3.0f}% of a core"
         )
     busiest = max(server.values())
     if busiest >= SERVER_BUSY:

@@ -128,7 +128,7 @@ _PROCESS = re.compile(r'^process \d+:"(?P<command>.*)"$')
 @dataclass
 class Profile:
     by_part: dict[str, float]  # seconds of CPU
-    by_process: dict[str, float]
+    by_thread: dict[str, float]  # process and thread kind (py-spy only)
     by_function: dict[tuple[str, str], float]  # (function, part label): own time
     total: float  # seconds of CPU sampled or measured
     unit: str
@@ -144,9 +144,20 @@ def _process_label(command: str) -> str:
     return "crawl process"
 
 
+def _thread_label(process: str, frames: list[str], paths: list[str]) -> str:
+    """Which thread a stack ran on, from its root frames (py-spy's raw output names none)."""
+    if process != "crawl process":
+        return process
+    if any("/crawler/embedded.py" in path for path in paths):
+        return "crawl process: embedded service's thread"
+    if frames and frames[0].startswith("Thread._bootstrap"):
+        return "crawl process: worker threads (database writes, parsing, DNS)"
+    return "crawl process: main thread (Scrapy's loop)"
+
+
 def read_pyspy(lines: Iterable[str], rate: float) -> Profile:
     by_part: Counter[str] = Counter()
-    by_process: Counter[str] = Counter()
+    by_thread: Counter[str] = Counter()
     by_function: Counter[tuple[str, str]] = Counter()
     total = 0
     for line in lines:
@@ -155,6 +166,7 @@ def read_pyspy(lines: Iterable[str], rate: float) -> Profile:
             continue
         count = int(count_text)
         paths: list[str] = []
+        frames: list[str] = []
         process = "crawl process"
         leaf = ""
         for frame in stack_text.split(";"):
@@ -165,17 +177,18 @@ def read_pyspy(lines: Iterable[str], rate: float) -> Profile:
             match = _FRAME.match(frame)
             if match is None:
                 continue  # a thread marker or an unknown frame
+            frames.append(frame)
             paths.append(match["path"])
             leaf = f"{match['name']} ({_short(match['path'])})"
         part = attribute(paths)
         by_part[part.label] += count
-        by_process[process] += count
+        by_thread[_thread_label(process, frames, paths)] += count
         by_function[(leaf, part.label)] += count
         total += count
     seconds = 1.0 / rate
     return Profile(
         {k: v * seconds for k, v in by_part.items()},
-        {k: v * seconds for k, v in by_process.items()},
+        {k: v * seconds for k, v in by_thread.items()},
         {k: v * seconds for k, v in by_function.items()},
         total * seconds,
         f"{total} samples at {rate:g} Hz",
@@ -254,22 +267,51 @@ def _short(path: str) -> str:
 # --- the table --------------------------------------------------------------------------------
 
 
-def table_lines(profile: Profile, pages: int | None, cpu_ms_per_page: float | None) -> list[str]:
-    """The Markdown table: parts by share, with ms/page scaled to the measured CPU if known."""
-    if cpu_ms_per_page is not None:
-        scale = cpu_ms_per_page / profile.total if profile.total else 0.0
-        per_page = "ms CPU/page (share x measured)"
-    elif pages:
-        scale = 1000.0 / pages
-        per_page = "ms CPU/page (profiled run)"
-    else:
-        scale = 0.0
-        per_page = "ms CPU/page"
-    lines = [f"| part | share | {per_page} |", "| --- | ---: | ---: |"]
-    for label, seconds in _largest(profile.by_part):
-        share = seconds / profile.total if profile.total else 0.0
-        lines.append(f"| {label} | {100 * share:.1f}% | {seconds * scale:.2f} |")
-    lines.append(f"| **total** | 100% | {profile.total * scale:.2f} |")
+@dataclass(frozen=True, slots=True)
+class Scaled:
+    """A profile with the factor turning its seconds into milliseconds of CPU per page."""
+
+    profile: Profile
+    ms_per_second: float
+    basis: str  # how the factor was found
+
+    def ms(self, label: str) -> float:
+        return self.profile.by_part.get(label, 0.0) * self.ms_per_second
+
+
+def scaled(profile: Profile, pages: int | None, cpu_ms_per_page: float | None) -> Scaled:
+    """Scale to the measured CPU ms/page when known (profiling slows a crawl), else to the
+    profiled run's own CPU per page."""
+    if cpu_ms_per_page is not None and profile.total:
+        return Scaled(profile, cpu_ms_per_page / profile.total, "share x measured")
+    if pages:
+        return Scaled(profile, 1000.0 / pages, "profiled run")
+    return Scaled(profile, 0.0, "pages unknown")
+
+
+def table_lines(main: Scaled, baseline: Scaled | None = None) -> list[str]:
+    """The Markdown table: parts by their ms/page, and against a baseline's when given."""
+    header = f"| part | share | ms CPU/page ({main.basis}) |"
+    rule = "| --- | ---: | ---: |"
+    if baseline is not None:
+        header += " baseline ms/page | difference |"
+        rule += " ---: | ---: |"
+    lines = [header, rule]
+    labels = [label for label, _ in _largest(main.profile.by_part)]
+    if baseline is not None:
+        labels += [label for label, _ in _largest(baseline.profile.by_part) if label not in labels]
+    total = main.profile.total
+    for label in labels:
+        share = main.profile.by_part.get(label, 0.0) / total if total else 0.0
+        line = f"| {label} | {100 * share:.1f}% | {main.ms(label):.2f} |"
+        if baseline is not None:
+            line += f" {baseline.ms(label):.2f} | {main.ms(label) - baseline.ms(label):+.2f} |"
+        lines.append(line)
+    line = f"| **total** | 100% | {total * main.ms_per_second:.2f} |"
+    if baseline is not None:
+        base_total = baseline.profile.total * baseline.ms_per_second
+        line += f" {base_total:.2f} | {total * main.ms_per_second - base_total:+.2f} |"
+    lines.append(line)
     return lines
 
 
@@ -285,6 +327,20 @@ def load(path: Path, rate: float) -> Profile:
     return read_cprofile(table)
 
 
+def _read(path: Path, args: argparse.Namespace, own: bool) -> tuple[Scaled, dict[str, Any]]:
+    """A profile and its side file; the command line's figures apply to the main one only."""
+    sidecar_path = Path(f"{path}.json")
+    sidecar: dict[str, Any] = (
+        json.loads(sidecar_path.read_text(encoding="utf-8")) if sidecar_path.exists() else {}
+    )
+    pages = (args.pages if own else None) or sidecar.get("pages")
+    measured = (args.cpu_ms_per_page if own else args.baseline_cpu_ms_per_page) or sidecar.get(
+        "cpu_ms_per_page_measured"
+    )
+    profile = load(path, args.rate or float(sidecar.get("rate", 200)))
+    return scaled(profile, pages, measured), sidecar
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("file", type=Path, help="a py-spy raw file or a cProfile .prof")
@@ -292,16 +348,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cpu-ms-per-page", type=float, help="measured CPU ms/page (default: from FILE.json)"
     )
+    parser.add_argument(
+        "--baseline", type=Path, help="another profile (plain Scrapy's) to compare with"
+    )
+    parser.add_argument("--baseline-cpu-ms-per-page", type=float)
     parser.add_argument("--rate", type=float, help="py-spy samples per second (FILE.json: 200)")
     parser.add_argument("--top", type=int, default=12, help="functions with most own time")
     args = parser.parse_args(argv)
-    sidecar_path = Path(f"{args.file}.json")
-    sidecar: dict[str, Any] = (
-        json.loads(sidecar_path.read_text(encoding="utf-8")) if sidecar_path.exists() else {}
-    )
+    main_profile, sidecar = _read(args.file, args, own=True)
+    baseline = _read(args.baseline, args, own=False)[0] if args.baseline else None
+    profile = main_profile.profile
     pages = args.pages or sidecar.get("pages")
-    measured = args.cpu_ms_per_page or sidecar.get("cpu_ms_per_page_measured")
-    profile = load(args.file, args.rate or float(sidecar.get("rate", 200)))
     about = [f"{profile.unit}; {profile.total:.1f} s CPU profiled"]
     if pages:
         about.append(f"{pages} pages ({1000 * profile.total / pages:.2f} ms/page while profiled)")
@@ -309,16 +366,15 @@ def main(argv: list[str] | None = None) -> int:
         about.append(f"{sidecar.get('mode')} side, commit {sidecar.get('commit')}")
     print("; ".join(about))
     print()
-    print("\n".join(table_lines(profile, pages, measured)))
-    if profile.by_process:
+    print("\n".join(table_lines(main_profile, baseline)))
+    if profile.by_thread:
         print()
-        print(
-            "by process: "
-            + ", ".join(
-                f"{name} {100 * seconds / profile.total:.1f}%"
-                for name, seconds in _largest(profile.by_process)
+        print("by thread:")
+        for name, seconds in _largest(profile.by_thread):
+            print(
+                f"  {100 * seconds / profile.total:5.1f}%  "
+                f"{seconds * main_profile.ms_per_second:5.2f} ms/page  {name}"
             )
-        )
     if args.top:
         print()
         print(f"functions with the most own time (top {args.top}):")

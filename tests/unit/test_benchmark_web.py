@@ -17,7 +17,7 @@ from benchmarks.corpus_web import (
     parse_pages,
     rule_paths,
 )
-from benchmarks.profile_split import OTHER, attribute, read_pyspy, table_lines
+from benchmarks.profile_split import OTHER, attribute, read_pyspy, scaled, table_lines
 
 RULES = (
     b"User-agent: Googlebot\nDisallow: /google-only/\n\n"
@@ -188,8 +188,18 @@ def test_pyspy_reading_and_table() -> None:
     ]
     profile = read_pyspy(lines, rate=100)
     assert profile.total == pytest.approx(0.4)
-    assert profile.by_process == pytest.approx({"crawl process": 0.3, "service process": 0.1})
-    table = table_lines(profile, pages=10, cpu_ms_per_page=8.0)
+    assert profile.by_thread == pytest.approx(
+        {"crawl process: main thread (Scrapy's loop)": 0.3, "service process": 0.1}
+    )
+    table = table_lines(scaled(profile, pages=10, cpu_ms_per_page=8.0))
     assert table[0].startswith("| part | share | ms CPU/page (share x measured)")
     assert any("decision log write" in line and "| 25.0% | 2.00 |" in line for line in table)
     assert table[-1] == "| **total** | 100% | 8.00 |"
+    # Against a baseline: its own scale, and the difference per part.
+    baseline = read_pyspy(["run (/venv/site-packages/scrapy/core/engine.py:1) 50"], rate=100)
+    compared = table_lines(scaled(profile, 10, 8.0), scaled(baseline, 10, 4.0))
+    assert any(
+        line.startswith("| Scrapy") and line.endswith("| 0.00 | 4.00 | -4.00 |")
+        for line in compared
+    )
+    assert compared[-1] == "| **total** | 100% | 8.00 | 4.00 | +4.00 |"
