@@ -30,6 +30,7 @@ The last two lines are ``cpu_ratio=<plain CPU ms/page / ours>`` and
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -127,6 +128,24 @@ def _thread_profiles(run: Callable[[], None], out: Path) -> None:
     stats.dump_stats(out)
 
 
+class _GcTimer:
+    """Time spent in the garbage collector, in whichever thread it ran (it holds the GIL, so
+    collections never overlap). A full collection walks every tracked object of the process,
+    so its cost grows with everything the process keeps, an embedded service included."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.full = 0  # collections of the oldest generation
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        self.seconds += time.perf_counter() - self._started
+        self.full += info["generation"] == 2
+
+
 def _one_crawl(args: argparse.Namespace) -> None:
     """Run in a child process: one crawl, then print a JSON line with its figures."""
     from scrapy import signals
@@ -148,6 +167,8 @@ def _one_crawl(args: argparse.Namespace) -> None:
         fetched.append(response.url)  # a list append: nothing that weighs on either side
 
     crawler.signals.connect(received, signal=signals.response_received)
+    collections = _GcTimer()
+    gc.callbacks.append(collections)
     startup_cpu = _cpu_seconds(resource.RUSAGE_SELF)
     started = time.perf_counter()
 
@@ -174,6 +195,8 @@ def _one_crawl(args: argparse.Namespace) -> None:
                 "startup_cpu": startup_cpu,
                 # Scrapy's loop runs on this thread: the one a GIL-bound crawl is limited by.
                 "main_thread_cpu": time.thread_time(),
+                "gc_seconds": collections.seconds,
+                "gc_full": collections.full,
                 "own_cpu": _cpu_seconds(resource.RUSAGE_SELF)
                 + _cpu_seconds(resource.RUSAGE_CHILDREN),
                 "stats": {k: v for k, v in stats.items() if k.startswith(kept)},
@@ -203,6 +226,8 @@ class Run:
     cpu: float  # RUSAGE_CHILDREN delta: the crawl process and what it started
     startup_cpu: float  # interpreter and imports, before the crawl started
     main_thread_cpu: float  # the crawl process's main thread: Scrapy's loop
+    gc_seconds: float  # in the crawl process's garbage collector
+    gc_full: int
     server_cpu: float
     over_fetched: int  # pages fetched that our engine disallows
     over_fetched_protego: int  # ... of which Protego disallows too (fail-open, not reading)
@@ -219,6 +244,10 @@ class Run:
     @property
     def main_thread_ms(self) -> float:
         return 1000 * self.main_thread_cpu / max(self.pages, 1)
+
+    @property
+    def gc_ms(self) -> float:
+        return 1000 * self.gc_seconds / max(self.pages, 1)
 
 
 def _server_cpu(pid: int) -> float:
@@ -280,6 +309,8 @@ def _run_child(
         cpu=cpu,
         startup_cpu=float(result["startup_cpu"]),
         main_thread_cpu=float(result["main_thread_cpu"]),
+        gc_seconds=float(result["gc_seconds"]),
+        gc_full=int(result["gc_full"]),
         server_cpu=server,
         over_fetched=over,
         over_fetched_protego=over_protego,
@@ -292,8 +323,8 @@ def _print_run(number: int, run: Run, expected: Expectation) -> None:
     line = (
         f"run {number} {run.mode:>6}: {run.pages:6d} pages (expected {expected.expected_pages}) "
         f"in {run.seconds:6.2f} s = {run.rate:7.1f} pages/s, CPU {run.cpu_ms:5.2f} ms/page "
-        f"(main thread {run.main_thread_ms:.2f}; startup {run.startup_cpu:.1f} s of "
-        f"{run.cpu:.1f} s), "
+        f"(main thread {run.main_thread_ms:.2f}, GC {run.gc_ms:.2f} in {run.gc_full} full "
+        f"collections; startup {run.startup_cpu:.1f} s of {run.cpu:.1f} s), "
         f"web server {100 * server_share:3.0f}% of a core"
     )
     if expected.allowed:
@@ -488,10 +519,12 @@ def _summary(runs: dict[str, list[Run]], expected: Expectation) -> None:
         for mode, rs in runs.items()
     }
     main = {mode: statistics.median(r.main_thread_ms for r in rs) for mode, rs in runs.items()}
+    gc_ms = {mode: statistics.median(r.gc_ms for r in rs) for mode, rs in runs.items()}
     for mode, label in (("scrapy", "scrapy+robots"), ("ours", "ours (add-on)")):
         print(
             f"median {label}: {rate[mode]:7.1f} pages/s, CPU {cpu[mode]:5.2f} ms/page "
-            f"(main thread {main[mode]:.2f}), web server {100 * server[mode]:3.0f}% of a core"
+            f"(main thread {main[mode]:.2f}, GC {gc_ms[mode]:.2f}), "
+            f"web server {100 * server[mode]:3.0f}% of a core"
         )
     busiest = max(server.values())
     if busiest >= SERVER_BUSY:
