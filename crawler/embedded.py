@@ -356,7 +356,7 @@ def _setting_leaves(
     settings: Mapping[str, Any], path: tuple[str, ...] = ()
 ) -> Iterator[tuple[tuple[str, ...], Any]]:
     for key, value in settings.items():
-        if isinstance(value, Mapping) and value:
+        if isinstance(value, Mapping):  # a group: its settings, if any
             yield from _setting_leaves(value, (*path, str(key)))
         else:
             yield (*path, str(key)), value

@@ -324,3 +324,58 @@ def test_ctrl_c_in_a_terminal_reaches_the_crawl_not_its_service(tmp_path: Path) 
     observed = {o["url"] for o in run.observations()}
     assert fetched == observed
     assert not alive(child)
+
+
+def test_serve_stops_when_its_lifeline_breaks(tmp_path: Path) -> None:
+    """``serve --lifeline-fd``: the portable half of "the service ends with the crawl"."""
+    read_end, write_end = os.pipe()
+    socket = tmp_path / "s.sock"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "optout_service.cli",
+            "serve",
+            "--uds",
+            str(socket),
+            "--lifeline-fd",
+            str(read_end),
+            "--log-level",
+            "warning",
+        ],
+        env={**os.environ, "OPTOUT_DATABASE__URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
+        pass_fds=(read_end,),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(read_end)
+    try:
+        deadline = time.monotonic() + 60
+        while not socket.exists():
+            assert server.poll() is None, server.communicate()
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert server.poll() is None  # an open lifeline keeps it serving
+        os.close(write_end)
+        write_end = -1
+        server.wait(15)
+    finally:
+        if write_end >= 0:
+            os.close(write_end)
+        if server.poll() is None:
+            server.kill()
+        _, stderr = server.communicate(timeout=15)
+    assert server.returncode == -signal.SIGTERM, stderr  # a graceful stop, as by SIGTERM
+
+
+def test_serve_refuses_a_lifeline_it_cannot_watch(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "optout_service.cli", "serve", "--uds", "x", "--lifeline-fd", "99"],
+        env={**os.environ, "OPTOUT_DATABASE__URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: --lifeline-fd 99: Bad file descriptor"

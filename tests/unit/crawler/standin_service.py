@@ -3,9 +3,10 @@
 Takes the options the crawler appends (``--uds``, ``--lifeline-fd``, ``--log-level``,
 ``--timeout-keep-alive``) and a behaviour first:
 
-- ``ok``: serves ``/readyz`` and answers ``POST /v1/decisions`` with allow-all, if the bearer
-  key is the one in ``OPTOUT_AUTH__API_KEYS``; writes its environment as JSON to
-  ``$STANDIN_ENV_FILE`` when that is set; ends on SIGTERM or when the lifeline breaks;
+- ``ok``: serves ``/readyz`` (with the number of connections accepted so far) and answers
+  ``POST /v1/decisions`` with allow-all, if the bearer key is the one in
+  ``OPTOUT_AUTH__API_KEYS``; writes its environment as JSON to ``$STANDIN_ENV_FILE`` when that
+  is set; ends on SIGTERM or when the lifeline breaks;
 - ``fail``: writes a traceback and a one-line error, exits 1 without listening;
 - ``never-ready``: runs without ever listening;
 - ``stubborn``: like ``ok`` but ignores SIGTERM (only SIGKILL ends it);
@@ -31,6 +32,11 @@ from typing import Any
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     key = ""
+    connections = 0  # accepted so far
+
+    def setup(self) -> None:
+        Handler.connections += 1
+        super().setup()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -45,7 +51,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path == "/readyz":
-            self._answer(200, {"status": "ok", "pid": os.getpid()})
+            self._answer(200, {"status": "ok", "connections": Handler.connections})
         else:
             self._answer(404, {"detail": "not found"})
 

@@ -75,18 +75,20 @@ def test_overrides_become_one_optout_variable_each_text_as_is_the_rest_as_json()
 
 def test_an_inherited_variable_never_wins_over_an_override() -> None:
     env = service_environment(
-        {"fetch": {"allow_private_networks": True, "user_agent": None}},
+        {"fetch": {"allow_private_networks": True, "user_agent": None}, "robots": {}},
         {
             "OPTOUT_FETCH__ALLOW_PRIVATE_NETWORKS": "false",
             "optout_fetch__user_agent": "Inherited/1.0",
             "OPTOUT_FETCH__READ_TIMEOUT": "3",  # not overridden: kept
             "OPTOUT_FETCH": '{"allow_private_networks": false}',  # a nested variable wins
+            "OPTOUT_ROBOTS__CACHE_SECONDS": "60",  # an empty group overrides nothing
         },
     )
     assert env == {
         "OPTOUT_FETCH__ALLOW_PRIVATE_NETWORKS": "true",
         "OPTOUT_FETCH__READ_TIMEOUT": "3",
         "OPTOUT_FETCH": '{"allow_private_networks": false}',
+        "OPTOUT_ROBOTS__CACHE_SECONDS": "60",
     }
 
 
@@ -178,6 +180,18 @@ async def test_the_child_is_ready_before_start_returns_and_gone_after_stop(tmp_p
     assert not socket.parent.exists()
     assert service.pid is None
     await service.stop()  # a second stop is harmless
+
+
+async def test_calls_share_one_kept_alive_connection() -> None:
+    service = standin("ok")
+    client = await service.start(timeout=5)
+    try:
+        for n in range(20):
+            await client.decide("OurBot", "job", [f"http://a.test/{n}"])
+        answer = await client._client.get("/readyz")
+        assert answer.json()["connections"] == 1  # the readiness probe's, reused ever since
+    finally:
+        await service.stop()
 
 
 async def test_a_child_that_fails_to_start_is_reported_in_its_own_words() -> None:
