@@ -415,15 +415,38 @@ def _parent_death_signal() -> Callable[[], None] | None:
     return hook
 
 
-def _private_directory() -> Path:
+_DIRECTORY_PREFIX = "optout-service-"
+
+
+def _private_directory(base: Path | None = None) -> Path:
     """A new directory only this user can enter, for the service's socket.
 
-    A Unix socket's path is limited to about 100 bytes: a long ``TMPDIR`` gives way to /tmp.
+    Named after this process (``optout-service-<pid>-<random>``), so that the directories of
+    crawls that were killed before they could remove theirs are removed here. A Unix socket's
+    path is limited to about 100 bytes: a long ``TMPDIR`` gives way to /tmp.
     """
-    base = tempfile.gettempdir()
-    if len(base) > 60 and Path("/tmp").is_dir():  # noqa: S108 - mkdtemp makes it private
-        base = "/tmp"  # noqa: S108
-    return Path(tempfile.mkdtemp(prefix="optout-service-", dir=base))
+    if base is None:
+        base = Path(tempfile.gettempdir())
+        if len(str(base)) > 60 and Path("/tmp").is_dir():  # noqa: S108 - mkdtemp makes it private
+            base = Path("/tmp")  # noqa: S108
+    _remove_stale_directories(base)
+    return Path(tempfile.mkdtemp(prefix=f"{_DIRECTORY_PREFIX}{os.getpid()}-", dir=base))
+
+
+def _remove_stale_directories(base: Path) -> None:
+    """Remove this user's socket directories whose crawl process no longer exists."""
+    for entry in base.glob(f"{_DIRECTORY_PREFIX}*-*"):
+        pid = entry.name[len(_DIRECTORY_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except OSError:  # gone meanwhile, or a live process of another user
+            continue
 
 
 async def _until(done: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:

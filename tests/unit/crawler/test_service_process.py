@@ -258,6 +258,27 @@ async def test_the_lifeline_is_the_only_write_end_and_the_child_ends_when_it_clo
     assert not running(pid)
 
 
+def test_socket_directories_of_dead_crawls_are_removed(tmp_path: Path) -> None:
+    import subprocess
+
+    from crawler.embedded import _private_directory
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    stale = tmp_path / f"optout-service-{ended.pid}-abc"
+    live = tmp_path / f"optout-service-{os.getpid()}-def"
+    other = tmp_path / "optout-service-notapid-x"
+    for directory in (stale, live, other):
+        directory.mkdir()
+        (directory / "service.sock").touch()
+    mine = _private_directory(tmp_path)
+    assert mine.name.startswith(f"optout-service-{os.getpid()}-")
+    assert mine.stat().st_mode & 0o777 == 0o700
+    assert not stale.exists()
+    assert live.exists()
+    assert other.exists()
+
+
 def test_the_error_line_of_a_traceback_is_its_last_exception() -> None:
     service = standin("ok")
     service._output.extend(
