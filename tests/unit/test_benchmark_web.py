@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import os
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,6 +19,7 @@ from benchmarks.corpus_web import (
     parse_pages,
     rule_paths,
 )
+from benchmarks.crawl import _GcTimer, _server_cpu
 from benchmarks.profile_split import OTHER, attribute, read_pyspy, scaled, table_lines
 
 RULES = (
@@ -203,3 +206,21 @@ def test_pyspy_reading_and_table() -> None:
         for line in compared
     )
     assert compared[-1] == "| **total** | 100% | 8.00 | 4.00 | +4.00 |"
+
+
+def test_gc_timer_counts_full_collections() -> None:
+    timer = _GcTimer()
+    gc.callbacks.append(timer)
+    try:
+        gc.collect()
+        gc.collect(0)
+    finally:
+        gc.callbacks.remove(timer)
+    assert timer.full == 1
+    assert timer.seconds > 0
+
+
+def test_server_cpu_reads_proc() -> None:
+    sum(range(200_000))  # some CPU of our own
+    assert _server_cpu(os.getpid()) > 0
+    assert _server_cpu(2**22 + 1) == 0.0  # no such process: nothing, not an error
