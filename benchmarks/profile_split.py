@@ -129,6 +129,7 @@ _PROCESS = re.compile(r'^process \d+:"(?P<command>.*)"$')
 class Profile:
     by_part: dict[str, float]  # seconds of CPU
     by_thread: dict[str, float]  # process and thread kind (py-spy only)
+    by_thread_part: dict[tuple[str, str], float]  # (thread kind, part label) (py-spy only)
     by_function: dict[tuple[str, str], float]  # (function, part label): own time
     total: float  # seconds of CPU sampled or measured
     unit: str
@@ -138,16 +139,20 @@ def _largest(values: Mapping[_K, float], top: int | None = None) -> list[tuple[_
     return sorted(values.items(), key=lambda item: -item[1])[:top]
 
 
-def _process_label(command: str) -> str:
-    if "optout_service" in command or "uvicorn" in command:
+def _process_label(command: str, depth: int) -> str:
+    """The process a stack ran in: py-spy names each process on the way down from the one it
+    started (the crawl); the command line is sometimes empty (a process gone before py-spy read
+    it), so a process started by the crawl is taken to be the service."""
+    if "optout_service" in command or "uvicorn" in command or (depth > 0 and not command):
         return "service process"
-    return "crawl process"
+    return "crawl process" if depth == 0 else f"child process: {command[:60]}"
 
 
 def _thread_label(process: str, frames: list[str], paths: list[str]) -> str:
     """Which thread a stack ran on, from its root frames (py-spy's raw output names none)."""
     if process != "crawl process":
-        return process
+        pool = frames and frames[0].startswith("Thread._bootstrap")
+        return f"{process}: {'worker threads' if pool else 'main thread (its event loop)'}"
     if any("/crawler/embedded.py" in path for path in paths):
         return "crawl process: embedded service's thread"
     if frames and frames[0].startswith("Thread._bootstrap"):
@@ -158,6 +163,7 @@ def _thread_label(process: str, frames: list[str], paths: list[str]) -> str:
 def read_pyspy(lines: Iterable[str], rate: float) -> Profile:
     by_part: Counter[str] = Counter()
     by_thread: Counter[str] = Counter()
+    by_thread_part: Counter[tuple[str, str]] = Counter()
     by_function: Counter[tuple[str, str]] = Counter()
     total = 0
     for line in lines:
@@ -168,11 +174,13 @@ def read_pyspy(lines: Iterable[str], rate: float) -> Profile:
         paths: list[str] = []
         frames: list[str] = []
         process = "crawl process"
+        depth = 0
         leaf = ""
         for frame in stack_text.split(";"):
             process_match = _PROCESS.match(frame)
             if process_match:
-                process = _process_label(process_match["command"])
+                process = _process_label(process_match["command"], depth)
+                depth += 1
                 continue
             match = _FRAME.match(frame)
             if match is None:
@@ -182,13 +190,16 @@ def read_pyspy(lines: Iterable[str], rate: float) -> Profile:
             leaf = f"{match['name']} ({_short(match['path'])})"
         part = attribute(paths)
         by_part[part.label] += count
-        by_thread[_thread_label(process, frames, paths)] += count
+        thread = _thread_label(process, frames, paths)
+        by_thread[thread] += count
+        by_thread_part[(thread, part.label)] += count
         by_function[(leaf, part.label)] += count
         total += count
     seconds = 1.0 / rate
     return Profile(
         {k: v * seconds for k, v in by_part.items()},
         {k: v * seconds for k, v in by_thread.items()},
+        {k: v * seconds for k, v in by_thread_part.items()},
         {k: v * seconds for k, v in by_function.items()},
         total * seconds,
         f"{total} samples at {rate:g} Hz",
@@ -254,7 +265,7 @@ def read_cprofile(table: Table) -> Profile:
         main = max(shares, key=lambda label: shares[label])
         by_function[(f"{func[2]} ({_short(func[0])}:{func[1]})", main)] += own
     assert all(label in labels for label in by_part)
-    return Profile(dict(by_part), {}, dict(by_function), total, "cProfile, CPU time per thread")
+    return Profile(dict(by_part), {}, {}, dict(by_function), total, "cProfile, CPU time per thread")
 
 
 def _short(path: str) -> str:
@@ -354,6 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-cpu-ms-per-page", type=float)
     parser.add_argument("--rate", type=float, help="py-spy samples per second (FILE.json: 200)")
     parser.add_argument("--top", type=int, default=12, help="functions with most own time")
+    parser.add_argument(
+        "--by-thread", type=int, default=0, metavar="N", help="the N largest (thread, part) pairs"
+    )
     args = parser.parse_args(argv)
     main_profile, sidecar = _read(args.file, args, own=True)
     baseline = _read(args.baseline, args, own=False)[0] if args.baseline else None
@@ -375,6 +389,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {100 * seconds / profile.total:5.1f}%  "
                 f"{seconds * main_profile.ms_per_second:5.2f} ms/page  {name}"
             )
+    if args.by_thread and profile.by_thread_part:
+        print()
+        print(f"largest parts by thread (top {args.by_thread}):")
+        for (thread, label), seconds in _largest(profile.by_thread_part, args.by_thread):
+            print(f"  {seconds * main_profile.ms_per_second:5.2f} ms/page  {thread}: {label}")
     if args.top:
         print()
         print(f"functions with the most own time (top {args.top}):")

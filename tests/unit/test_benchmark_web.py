@@ -187,16 +187,21 @@ def test_pyspy_reading_and_table() -> None:
         ";send (/work/main/crawler/optout_client.py:9) 30",
         'process 1:"python crawl.py";process 2:"python -m optout_service.cli serve";'
         "write (/work/main/optout_service/repository.py:3) 10",
+        'process 1:"";process 3:"";write (/work/main/optout_service/repository.py:3) 10',
         "garbage line",
     ]
     profile = read_pyspy(lines, rate=100)
-    assert profile.total == pytest.approx(0.4)
+    assert profile.total == pytest.approx(0.5)
+    # A process started by the crawl is the service, even when py-spy could not name it.
     assert profile.by_thread == pytest.approx(
-        {"crawl process: main thread (Scrapy's loop)": 0.3, "service process": 0.1}
+        {
+            "crawl process: main thread (Scrapy's loop)": 0.3,
+            "service process: main thread (its event loop)": 0.2,
+        }
     )
     table = table_lines(scaled(profile, pages=10, cpu_ms_per_page=8.0))
     assert table[0].startswith("| part | share | ms CPU/page (share x measured)")
-    assert any("decision log write" in line and "| 25.0% | 2.00 |" in line for line in table)
+    assert any("decision log write" in line and "| 40.0% | 3.20 |" in line for line in table)
     assert table[-1] == "| **total** | 100% | 8.00 |"
     # Against a baseline: its own scale, and the difference per part.
     baseline = read_pyspy(["run (/venv/site-packages/scrapy/core/engine.py:1) 50"], rate=100)
