@@ -246,6 +246,13 @@ class Run:
         return 1000 * self.main_thread_cpu / max(self.pages, 1)
 
     @property
+    def main_thread_busy(self) -> float:
+        """Share of the crawl's wall time the main thread spent on the CPU (start-up left out):
+        below plain Scrapy's, the loop waits (on the service, or on the GIL)."""
+        busy = self.main_thread_cpu - self.startup_cpu
+        return busy / self.seconds if self.seconds else 0.0
+
+    @property
     def gc_ms(self) -> float:
         return 1000 * self.gc_seconds / max(self.pages, 1)
 
@@ -323,7 +330,8 @@ def _print_run(number: int, run: Run, expected: Expectation) -> None:
     line = (
         f"run {number} {run.mode:>6}: {run.pages:6d} pages (expected {expected.expected_pages}) "
         f"in {run.seconds:6.2f} s = {run.rate:7.1f} pages/s, CPU {run.cpu_ms:5.2f} ms/page "
-        f"(main thread {run.main_thread_ms:.2f}, GC {run.gc_ms:.2f} in {run.gc_full} full "
+        f"(main thread {run.main_thread_ms:.2f}, busy {100 * run.main_thread_busy:.0f}% of the "
+        f"crawl; GC {run.gc_ms:.2f} in {run.gc_full} full "
         f"collections; startup {run.startup_cpu:.1f} s of {run.cpu:.1f} s), "
         f"web server {100 * server_share:3.0f}% of a core"
     )
@@ -520,10 +528,11 @@ def _summary(runs: dict[str, list[Run]], expected: Expectation) -> None:
     }
     main = {mode: statistics.median(r.main_thread_ms for r in rs) for mode, rs in runs.items()}
     gc_ms = {mode: statistics.median(r.gc_ms for r in rs) for mode, rs in runs.items()}
+    busy = {mode: statistics.median(r.main_thread_busy for r in rs) for mode, rs in runs.items()}
     for mode, label in (("scrapy", "scrapy+robots"), ("ours", "ours (add-on)")):
         print(
             f"median {label}: {rate[mode]:7.1f} pages/s, CPU {cpu[mode]:5.2f} ms/page "
-            f"(main thread {main[mode]:.2f}, GC {gc_ms[mode]:.2f}), "
+            f"(main thread {main[mode]:.2f}, busy {100 * busy[mode]:.0f}%, GC {gc_ms[mode]:.2f}), "
             f"web server {100 * server[mode]:3.0f}% of a core"
         )
     busiest = max(server.values())
