@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck imports pytest bench bench-robots clean
+.PHONY: demo test lint typecheck imports pytest bench bench-corpus bench-robots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/crawl.py
+
+bench-corpus: $(STAMP)
+	$(BIN)/python benchmarks/crawl.py --web corpus
 
 bench-robots: $(STAMP)
 	$(BIN)/python benchmarks/robots_engine.py
