@@ -148,6 +148,11 @@ def test_a_stop_signal_ends_the_crawl_within_seconds_with_its_log_complete(
         assert "Received SIGINT twice, stopping at once" in run.stderr
 
 
+# Long enough for the seed page to be fetched and its links to queue behind the 2 s delay
+# for a few progress lines, even on a slow machine (at 3 s, a CI run saw none queued yet).
+TIMEOUT = 5
+
+
 def test_closespider_timeout_ends_the_crawl_without_waiting_out_crawl_delays(
     tmp_path: Path, mode: str
 ) -> None:
@@ -161,7 +166,7 @@ def test_closespider_timeout_ends_the_crawl_without_waiting_out_crawl_delays(
             "--job",
             "it-timeout",
             "--set",
-            "CLOSESPIDER_TIMEOUT=3",
+            f"CLOSESPIDER_TIMEOUT={TIMEOUT}",
             "--progress",
             "log",
             "--set",
@@ -172,8 +177,8 @@ def test_closespider_timeout_ends_the_crawl_without_waiting_out_crawl_delays(
         access = read_access_log(access_log)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "Closing spider (closespider_timeout)" in run.stderr
-    # Scrapy's own clock: the spider started closing 3 s after it started.
-    closing = datetime.fromisoformat(run.stats["start_time"]).timestamp() + 3
+    # Scrapy's own clock: the spider started closing TIMEOUT s after it started.
+    closing = datetime.fromisoformat(run.stats["start_time"]).timestamp() + TIMEOUT
     finished = datetime.fromisoformat(run.stats["finish_time"]).timestamp()
     assert finished - closing < 5, f"the spider took {finished - closing:.1f} s to close"
     late = [r for r in page_requests(access, PATIENT_HOST) if r.t > closing + 0.5]
