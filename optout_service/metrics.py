@@ -32,3 +32,10 @@ class Metrics:
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000),
             registry=self.registry,
         )
+        self.log_group_size = Histogram(
+            "optout_log_writes_per_commit",
+            "Requests' writes (decision or observation batches, policy fetches) committed by "
+            "one transaction of the decision log",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+            registry=self.registry,
+        )

@@ -23,13 +23,20 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from anyio import CapacityLimiter, to_thread
 
 from optout_service.config import RobotsSettings
 from optout_service.fetcher import FetchResult, PolicyFetcher
 from optout_service.policy.robots import FetchOutcome, RobotsRules, RobotsVerdict
-from optout_service.repository import PolicyFetchRecord, Repository
+from optout_service.repository import PolicyFetchRecord, StoredFetch
+
+
+class FetchLog(Protocol):
+    """Where each fetch is recorded: the service's ``repository.DecisionLog``."""
+
+    async def store_policy_fetch(self, record: PolicyFetchRecord) -> StoredFetch: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +77,14 @@ class RobotsStore:
     def __init__(
         self,
         fetcher: PolicyFetcher,
-        repository: Repository,
+        log: FetchLog,
         settings: RobotsSettings,
         *,
         clock: Callable[[], float] = time.monotonic,
         on_fetch: Callable[[FetchOutcome], None] | None = None,
     ) -> None:
         self._fetcher = fetcher
-        self._repository = repository
+        self._log = log
         self._settings = settings
         self._clock = clock
         self._on_fetch = on_fetch
@@ -152,9 +159,7 @@ class RobotsStore:
         result = await self._fetcher.fetch(origin + "/robots.txt")
         if self._on_fetch is not None:
             self._on_fetch(result.outcome)
-        stored = await to_thread.run_sync(
-            self._repository.store_policy_fetch, _record(origin, result)
-        )
+        stored = await self._log.store_policy_fetch(_record(origin, result))
         sha256 = stored.sha256 if result.outcome is FetchOutcome.OK else None
         parsed = self._parsed.get(sha256) if sha256 is not None else None
         rules = (

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
+from anyio import to_thread
 
 from optout_service.config import ApiKey, Settings
 from optout_service.db import Database
 from optout_service.decisions import DecisionEngine
 from optout_service.fetcher import PolicyFetcher
+from optout_service.log_writer import LogWriter
 from optout_service.metrics import Metrics
-from optout_service.repository import RecentDecisions, Repository
+from optout_service.repository import DecisionLog, RecentDecisions, Repository
 from optout_service.robots_store import RobotsStore
 from piracy_lists import PiracyMatcher, bundled_lists, load_list
 
@@ -21,6 +23,8 @@ class Services:
     settings: Settings
     database: Database
     repository: Repository
+    writer: LogWriter
+    log: DecisionLog
     fetcher: PolicyFetcher
     robots: RobotsStore
     engine: DecisionEngine
@@ -33,15 +37,18 @@ class Services:
     def build(
         cls, settings: Settings, *, fetch_transport: httpx.AsyncBaseTransport | None = None
     ) -> Services:
+        """Build the services; the log writer's thread starts here, ``aclose`` stops it."""
         database = Database(settings.database)
         repository = Repository(database.sessions)
         metrics = Metrics()
+        writer = LogWriter(database.engine, on_commit=metrics.log_group_size.observe)
+        log = DecisionLog(writer, database.engine.dialect)
         fetcher = PolicyFetcher(
             settings.fetch, settings.fetcher_user_agent, transport=fetch_transport
         )
         robots = RobotsStore(
             fetcher,
-            repository,
+            log,
             settings.robots,
             on_fetch=lambda outcome: metrics.policy_fetches.labels(
                 "robots_txt", outcome.value
@@ -53,10 +60,13 @@ class Services:
             else bundled_lists()
         )
         piracy = PiracyMatcher(lists)
+        writer.start()
         return cls(
             settings=settings,
             database=database,
             repository=repository,
+            writer=writer,
+            log=log,
             fetcher=fetcher,
             robots=robots,
             engine=DecisionEngine(piracy, robots),
@@ -68,4 +78,6 @@ class Services:
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
+        # What is queued is committed (its requests are answered), then the thread ends.
+        await to_thread.run_sync(self.writer.close)
         self.database.dispose()

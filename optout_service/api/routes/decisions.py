@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
-from anyio import to_thread
 from fastapi import APIRouter, status
 from fastapi.exceptions import RequestValidationError
 
 from optout_service import errors
 from optout_service.api.deps import CrawlKey, ServicesDep
-from optout_service.repository import DecisionRef, DecisionRow
+from optout_service.repository import DecisionEntry, DecisionRef, new_ids
 from optout_service.schemas import DecisionRead, DecisionRequest, DecisionsRead
 from optout_service.urls import InvalidURL, NormalisedURL, normalise_url
 
@@ -57,27 +55,24 @@ async def create_decisions(
         raise RequestValidationError(problems)
 
     verdicts = await services.engine.decide(body.crawler, normalised)
-    now = datetime.now(UTC)
     rows = [
-        DecisionRow(
-            id=str(uuid.uuid4()),
-            job=body.job,
-            api_key=key.name,
-            crawler=body.crawler,
-            url=v.url.url,
-            host=v.url.host,
-            decision=v.decision,
-            reasons=[r.value for r in v.reasons],
-            crawl_delay=v.crawl_delay,
-            robots_fetch_id=v.robots_fetch_id,
-            created_at=now,
+        DecisionEntry(
+            decision_id,
+            v.url.url,
+            v.url.host,
+            v.decision,
+            v.reasons,
+            v.crawl_delay,
+            v.robots_fetch_id,
         )
-        for v in verdicts
+        for decision_id, v in zip(new_ids(len(verdicts)), verdicts, strict=True)
     ]
     # The log is written (committed) before anyone learns the decision.
-    await to_thread.run_sync(services.repository.insert_decisions, rows)
+    await services.log.add_decisions(
+        rows, job=body.job, api_key=key.name, crawler=body.crawler, created_at=datetime.now(UTC)
+    )
     services.recent.add(
-        [DecisionRef(r.id, r.job, r.url, r.host, r.crawler, r.api_key, r.decision) for r in rows]
+        DecisionRef(r.id, body.job, r.url, r.host, body.crawler, key.name, r.decision) for r in rows
     )
     services.metrics.batch_size.observe(len(rows))
     for row in rows:
@@ -89,7 +84,7 @@ async def create_decisions(
                 url=raw,
                 normalized_url=row.url,
                 decision=v.decision,
-                reasons=row.reasons,
+                reasons=[r.value for r in v.reasons],
                 crawl_delay=row.crawl_delay,
             )
             for raw, row, v in zip(body.urls, rows, verdicts, strict=True)

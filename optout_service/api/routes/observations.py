@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 from anyio import to_thread
@@ -12,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from optout_service import errors
 from optout_service.api.deps import CrawlKey, ServicesDep
 from optout_service.policy.observation import evaluate_observation
-from optout_service.repository import DecisionRef, ObservationRow
+from optout_service.repository import DecisionRef, ObservationEntry, new_ids
 from optout_service.schemas import ObservationResultRead, ObservationsCreate, ObservationsRead
 
 router = APIRouter(prefix="/v1", tags=["observations"])
@@ -55,9 +54,10 @@ async def create_observations(
         # Nothing of the batch is logged.
         raise RequestValidationError(problems)
 
-    now = datetime.now(UTC)
-    rows: list[ObservationRow] = []
-    for obs in body.observations:
+    rows: list[ObservationEntry] = []
+    for observation_id, obs in zip(
+        new_ids(len(body.observations)), body.observations, strict=True
+    ):
         decision = decisions[obs.decision_id]
         verdict = evaluate_observation(
             status=obs.status,
@@ -67,30 +67,30 @@ async def create_observations(
             token=decision.crawler,
         )
         rows.append(
-            ObservationRow(
-                id=str(uuid.uuid4()),
-                decision_id=obs.decision_id,
-                job=decision.job,
-                api_key=key.name,
-                url=decision.url,
-                host=decision.host,
-                final_url=obs.final_url,
-                status=obs.status,
-                content_type=obs.content_type,
-                length=obs.length,
-                sha256=obs.sha256.lower(),
-                outcome=verdict.outcome,
-                reasons=[r.value for r in verdict.reasons],
-                headers=[[name, value] for name, value in obs.headers],
-                created_at=now,
+            ObservationEntry(
+                observation_id,
+                obs.decision_id,
+                decision.job,
+                decision.url,
+                decision.host,
+                obs.final_url,
+                obs.status,
+                obs.content_type,
+                obs.length,
+                obs.sha256.lower(),
+                verdict.outcome,
+                verdict.reasons,
+                obs.headers,
             )
         )
-    await to_thread.run_sync(services.repository.insert_observations, rows)
+    await services.log.add_observations(rows, api_key=key.name, created_at=datetime.now(UTC))
     for row in rows:
         services.metrics.observations.labels(row.outcome, row.reasons[0]).inc()
     return ObservationsRead(
         results=[
-            ObservationResultRead(decision_id=r.decision_id, outcome=r.outcome, reasons=r.reasons)
+            ObservationResultRead(
+                decision_id=r.decision_id, outcome=r.outcome, reasons=list(r.reasons)
+            )
             for r in rows
         ]
     )

@@ -16,7 +16,7 @@ from optout_service.config import RobotsSettings
 from optout_service.fetcher import FetchResult, PolicyFetcher
 from optout_service.policy.robots import FetchOutcome, RobotsRules
 from optout_service.policy.robotstxt import RobotsTxt
-from optout_service.repository import PolicyFetchRecord, Repository, StoredFetch
+from optout_service.repository import PolicyFetchRecord, StoredFetch
 from optout_service.robots_store import RobotsStore
 
 
@@ -34,11 +34,11 @@ class FakeFetcher:
         return FetchResult(url, FetchOutcome.OK, datetime.now(UTC), status=200, body=body)
 
 
-class FakeRepository:
+class FakeLog:
     def __init__(self) -> None:
         self.stored = 0
 
-    def store_policy_fetch(self, record: PolicyFetchRecord) -> StoredFetch:
+    async def store_policy_fetch(self, record: PolicyFetchRecord) -> StoredFetch:
         self.stored += 1
         digest = hashlib.sha256(record.body).hexdigest() if record.body is not None else None
         return StoredFetch(id=self.stored, sha256=digest)
@@ -63,7 +63,7 @@ def make_store(
     fetcher = FakeFetcher(bodies)
     store = RobotsStore(
         cast(PolicyFetcher, fetcher),
-        cast(Repository, FakeRepository()),
+        FakeLog(),
         RobotsSettings(**settings),
         clock=clock,
     )
