@@ -6,8 +6,9 @@ Two local webs, both served by the demo web server, which is also the HTTP proxy
   pages, a one-line robots.txt that allows everything; the crawl starts at each host's ``/`` and
   follows links.
 - ``--web corpus``: one host per real robots.txt file of the corpus (benchmarks/corpus_web.py),
-  10-20 pages each, some allowed and some disallowed by the file; every page URL is a seed and no
-  link is followed (``--max-depth 0``), as a training crawl over a frontier of many hosts runs.
+  1,000 hosts of 15 pages by default, some allowed and some disallowed by the file; every page
+  URL is a seed and no link is followed (``--max-depth 0``), as a training crawl over a
+  frontier of many hosts runs.
   Hosts whose file asks for a crawl delay are left out of the seeds (plain Scrapy ignores crawl
   delays, so their pages/s would not compare like with like) unless ``--include-delay-hosts``.
 
@@ -58,7 +59,9 @@ PY_SPY_RATE = 200  # samples a second: 5 ms, fine against crawls of a minute or 
 # --- the child: one crawl ------------------------------------------------------------------
 
 
-def _crawl_settings(mode: str, concurrency: int, workdir: Path) -> dict[str, Any]:
+def _crawl_settings(
+    mode: str, concurrency: int, workdir: Path, extra: Sequence[str] = ()
+) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "CONCURRENT_REQUESTS": concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
@@ -78,6 +81,12 @@ def _crawl_settings(mode: str, concurrency: int, workdir: Path) -> dict[str, Any
                 "COMPLIANCE_EMBEDDED_DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
             }
         )
+        for assignment in extra:  # --set NAME=VALUE: our side only, values read as JSON
+            name, _, value = assignment.partition("=")
+            try:
+                settings[name] = json.loads(value)
+            except ValueError:
+                settings[name] = value
     return settings
 
 
@@ -159,7 +168,9 @@ def _one_crawl(args: argparse.Namespace) -> None:
     os.environ.pop("NO_PROXY", None)
     workdir: Path = args.workdir
     seeds = Path(args.seeds_file).read_text(encoding="utf-8").split()
-    process = CrawlerProcess(_crawl_settings(args.child, args.concurrency, workdir))
+    process = CrawlerProcess(
+        _crawl_settings(args.child, args.concurrency, workdir, args.set or ())
+    )
     crawler = process.create_crawler(LinkSpider)
     fetched: list[str] = []
 
@@ -284,6 +295,8 @@ def _child_command(mode: str, proxy: str, args: argparse.Namespace, workdir: Pat
     ]
     if args.max_depth is not None:
         command += ["--max-depth", str(args.max_depth)]
+    for assignment in args.set or ():
+        command += ["--set", assignment]
     return command
 
 
@@ -335,6 +348,12 @@ def _print_run(number: int, run: Run, expected: Expectation) -> None:
         f"collections; startup {run.startup_cpu:.1f} s of {run.cpu:.1f} s), "
         f"web server {100 * server_share:3.0f}% of a core"
     )
+    calls = sum(
+        int(run.stats.get(f"compliance/service_calls/{kind}", 0))
+        for kind in ("decisions", "observations")
+    )
+    if calls:
+        line += f", {calls / max(run.pages, 1):.2f} service calls/page"
     if expected.allowed:
         line += f"; fetched {run.over_fetched} disallowed pages"
         if run.over_fetched:
@@ -451,9 +470,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--web", choices=["synthetic", "corpus"], default="synthetic")
     parser.add_argument(
-        "--hosts", type=int, help="synthetic: 50; corpus: corpus files to serve, 200"
+        "--hosts", type=int, help="synthetic: 50; corpus: corpus files to serve, 1000"
     )
-    parser.add_argument("--pages", help="synthetic: 100; corpus: N or LOW-HIGH, 10-20")
+    parser.add_argument("--pages", help="synthetic: 100; corpus: N or LOW-HIGH, 15")
     parser.add_argument("--first", type=int, default=0, help="corpus: first file (sorted order)")
     parser.add_argument("--order", choices=["host", "interleaved"], default="host")
     parser.add_argument("--include-delay-hosts", action="store_true")
@@ -465,6 +484,13 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "--py-spy-gil", action="store_true", help="py-spy: sample only the GIL's holder"
     )
     parser.add_argument("--profile-side", choices=MODES, default="ours")
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a Scrapy setting of our side (value read as JSON if it parses), e.g. "
+        "COMPLIANCE_BATCH_DELAY=0.002; repeatable",
+    )
     # In the child only.
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--proxy", help=argparse.SUPPRESS)
@@ -474,8 +500,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--cprofile", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     corpus = args.web == "corpus"
-    args.hosts = args.hosts if args.hosts is not None else (200 if corpus else 50)
-    args.pages = args.pages or ("10-20" if corpus else "100")
+    args.hosts = args.hosts if args.hosts is not None else (1000 if corpus else 50)
+    args.pages = args.pages or ("15" if corpus else "100")
     args.concurrency = args.concurrency or (64 if corpus else 16)
     if not args.child:
         args.max_depth = 0 if corpus else None

@@ -2,13 +2,15 @@
 
 Every failure a user can cause (a bad ``OPTOUT_*`` value, a database that cannot be reached or
 was never migrated) is reported in one line on stderr with a non-zero exit status:
-1 for a database problem, 2 for a configuration or usage problem. ``serve`` prepares the
-database (migrates SQLite, checks that another database is at head) before it listens, so that
-its failures too are one line.
+1 for a database problem, 2 for a configuration or usage problem, 3 when a server started with
+``--lifeline-fd`` outlived its parent, 4 when the server could not start (uvicorn says why).
+``serve`` prepares the database (migrates SQLite, checks that another database is at head)
+before it listens, so that its failures too are one line.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -17,7 +19,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -34,6 +36,8 @@ EXIT_DATABASE = 1
 EXIT_CONFIG = 2
 # The parent of a server started with --lifeline-fd died and the server did not stop in time.
 EXIT_LIFELINE = 3
+# The server did not start (uvicorn has logged why).
+EXIT_STARTUP = 4
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -91,23 +95,68 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the API with uvicorn (settings from OPTOUT_* variables)."""
+    # Start-up builds objects that live as long as the process (modules, routes and their
+    # schemas, the suffix list, the piracy lists): the collector walking them again and again
+    # while they are built costs ~0.1 s of the time to ready. It is off until the server has
+    # started, then the heap is frozen (see _HeapFreezingServer).
+    gc.disable()
     import uvicorn
 
     if lifeline_fd is not None:
         _watch_lifeline(lifeline_fd)
     settings = _settings()  # a bad value is one line here, not a traceback from every worker
     _prepare_database(settings)
-    uvicorn.run(
-        "optout_service.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        uds=str(uds) if uds is not None else None,
-        workers=workers,
-        log_level=log_level,
-        proxy_headers=True,
-        timeout_keep_alive=timeout_keep_alive,
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "uds": str(uds) if uds is not None else None,
+        "log_level": log_level,
+        "proxy_headers": True,
+        "timeout_keep_alive": timeout_keep_alive,
+    }
+    if workers > 1:
+        gc.enable()  # each worker is a new interpreter; the supervisor only waits
+        uvicorn.run(APP_FACTORY, workers=workers, **options)
+        return
+    config = uvicorn.Config(APP_FACTORY, **options)
+    server = _heap_freezing_server(config)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if uds is not None:
+            uds.unlink(missing_ok=True)
+    if not server.started:
+        raise typer.Exit(EXIT_STARTUP)
+
+
+APP_FACTORY = "optout_service.main:create_app"
+
+
+def _heap_freezing_server(config: Any) -> Any:
+    """A uvicorn server that, once started (app built, lifespan run, socket bound), freezes
+    the heap (``gc.freeze``: never walked again by a collection) and switches the collector
+    back on.
+
+    Full collections walk every tracked object; the objects of start-up are most of them and
+    never become garbage, so each full collection during the crawl costs a fraction of what it
+    would (docs/performance.md).
+    """
+    import uvicorn
+
+    class HeapFreezingServer(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            try:
+                await super().startup(sockets)
+            finally:
+                # No collection first: it would cost ~50 ms before the first answer, to free
+                # the little that start-up left as cyclic garbage, once.
+                gc.freeze()
+                gc.enable()
+
+    return HeapFreezingServer(config)
 
 
 def _prepare_database(settings: Settings) -> None:

@@ -17,6 +17,7 @@ instead of being fetched one delay after another before the spider may close.
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import logging
 import re
@@ -66,6 +67,21 @@ def _engine(crawler: Crawler) -> ExecutionEngine | None:
         return None
 
 
+def _freeze_heap() -> None:
+    """Move every object alive now out of the collector's reach (``gc.freeze``).
+
+    A crawl with this middleware keeps each request alive longer than plain Scrapy does (it
+    waits for its decision, then its response for the service's verdict), so more young
+    objects survive into the oldest generation and full collections run about three times as
+    often; each one walks every tracked object, most of which are the modules and components
+    built at start-up and never become garbage. Frozen, they are walked no more: on the corpus
+    web (docs/performance.md) the crawl's time in the collector fell from 1.19 to 0.36 ms per
+    page. What was already garbage is collected first.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 class ComplianceMiddleware:
     """Downloader middleware: decide before, observe after, refuse on any doubt.
 
@@ -91,6 +107,14 @@ class ComplianceMiddleware:
         self.log_export: str = settings.get("COMPLIANCE_LOG_EXPORT") or ""
         # 0 (or less) switches the limit off.
         self.max_crawl_delay = settings.getfloat("COMPLIANCE_MAX_CRAWL_DELAY", 60.0)
+        self.freeze_heap = settings.getbool("COMPLIANCE_GC_FREEZE", True)
+        waiting = settings.get("COMPLIANCE_WAITING_RESPONSES")
+        self.waiting_responses = (
+            settings.getint("CONCURRENT_REQUESTS", 16)
+            if waiting is None
+            else settings.getint("COMPLIANCE_WAITING_RESPONSES")
+        )
+        self._lent = 0  # slots lent by responses waiting for their verdict
         self.closing = False
         self._skipped_hosts: dict[str, dict[str, float | int]] = {}
         self._settings = settings
@@ -141,6 +165,8 @@ class ComplianceMiddleware:
         ``close_spider_async``; the engine's own one is wrapped so that :meth:`start_closing`
         runs first.
         """
+        if self.freeze_heap:
+            _freeze_heap()
         engine = _engine(self.crawler)
         if engine is None or getattr(engine, "_compliance_watched", False):
             return
@@ -204,6 +230,8 @@ class ComplianceMiddleware:
         )
         client = await embedded.start(timeout=max(timeout, 30.0))
         self._embedded = embedded
+        if self.freeze_heap:
+            _freeze_heap()  # in thread mode, the service's heap is this process's now
         return client
 
     async def _get_client(self) -> OptOutClient:
@@ -280,6 +308,39 @@ class ComplianceMiddleware:
         if decision.crawl_delay:
             self._apply_crawl_delay(request, decision.crawl_delay)
 
+    def _lend_slot(self) -> bool:
+        """A response waiting for the service's verdict has been downloaded: let the engine
+        start another request in its place (at most ``waiting_responses`` at once).
+
+        Scrapy counts a request against CONCURRENT_REQUESTS from the moment it enters the
+        downloader until its response has passed every downloader middleware, so a response
+        held here for its verdict (one round trip to the service, batched) keeps a slot that
+        no transfer uses; at a concurrency of 16 that left the crawl's loop idle a sixth of the
+        time (docs/performance.md). Only the response side lends: a request waiting for its
+        decision will transfer once decided, so lending for it could let more transfers run
+        at once than CONCURRENT_REQUESTS allows. Per-domain limits and crawl delays are the
+        download slots' and are untouched.
+        """
+        if self._lent >= self.waiting_responses:
+            return False
+        engine = _engine(self.crawler)
+        if engine is None or engine.downloader.total_concurrency <= 0:
+            return False
+        self._lent += 1
+        engine.downloader.total_concurrency += 1
+        slot = getattr(engine, "_slot", None)
+        if slot is not None:
+            slot.nextcall.schedule()
+        return True
+
+    def _return_slot(self, lent: bool) -> None:
+        if not lent:
+            return
+        self._lent -= 1
+        engine = _engine(self.crawler)
+        if engine is not None:
+            engine.downloader.total_concurrency -= 1
+
     def _skip_slow_host(self, request: Request, crawl_delay: float) -> NoReturn:
         host = urlparse_cached(request).hostname or ""
         entry = self._skipped_hosts.get(host)
@@ -319,6 +380,7 @@ class ComplianceMiddleware:
         decision_id = request.meta.get("compliance_decision_id")
         if not isinstance(decision_id, str):
             self._refuse("discard", CrawlerReason.DECISION_MISSING, request)
+        lent = self._lend_slot()
         try:
             result = await self._observations.submit(
                 self._observation(decision_id, request, response)
@@ -330,6 +392,8 @@ class ComplianceMiddleware:
         except Exception as exc:
             logger.error("reporting %s failed: %r", request.url, exc)
             self._refuse("discard", CrawlerReason.SERVICE_UNAVAILABLE, request, repr(exc))
+        finally:
+            self._return_slot(lent)
         self.stats.inc_value(f"compliance/{result.outcome}/{result.reasons[0]}")
         if result.outcome != "keep":
             logger.debug("discard %s: %s", request.url, ", ".join(result.reasons))

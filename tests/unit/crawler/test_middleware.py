@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -79,6 +81,7 @@ def build(client: FakeClient, **settings: Any) -> ComplianceMiddleware:
         "COMPLIANCE_SERVICE_RETRIES": 2,
         "COMPLIANCE_SERVICE_BACKOFF": 0.001,
         "COMPLIANCE_JOB": "job-t",
+        "COMPLIANCE_GC_FREEZE": False,  # the test process's heap stays as it is
     }
     crawler = get_crawler(settings_dict={**base, **settings})
 
@@ -471,3 +474,83 @@ async def test_a_request_decided_while_closing_is_dropped() -> None:
     assert await pending == "deny"
     assert client.decide_calls == [["http://h.test/a"]]  # decided (and logged) by the service
     assert stats(mw)["compliance/dropped/crawl.closing"] == 1
+
+
+def test_the_heap_is_frozen_once_the_engine_has_started() -> None:
+    gc.unfreeze()
+    try:
+        build(FakeClient()).engine_started()
+        assert gc.get_freeze_count() == 0  # COMPLIANCE_GC_FREEZE off
+        garbage: list[object] = []
+        garbage.append(garbage)  # a cycle nothing refers to: collected, not frozen
+        ref = weakref.ref(_Collectable(garbage))
+        del garbage
+        build(FakeClient(), COMPLIANCE_GC_FREEZE=True).engine_started()
+        assert gc.get_freeze_count() > 1000  # modules, Scrapy, the test's own objects
+        assert ref() is None
+    finally:
+        gc.unfreeze()
+
+
+class _Collectable:
+    def __init__(self, cycle: list[object]) -> None:
+        cycle.append(self)
+
+
+class HeldVerdicts(FakeClient):
+    """Answers observations only once released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def observe(self, observations: Sequence[Observation]) -> list[ObservationResult]:
+        await self.release.wait()
+        return await super().observe(observations)
+
+
+async def test_responses_waiting_for_their_verdict_lend_their_slot_and_requests_do_not() -> None:
+    client = HeldVerdicts()
+    mw = build(client, CONCURRENT_REQUESTS=4, COMPLIANCE_WAITING_RESPONSES=2)
+    downloader = SimpleNamespace(total_concurrency=4, slots={})
+    engine = FakeEngine(downloader)
+    woken: list[bool] = []
+    engine._slot = SimpleNamespace(  # type: ignore[attr-defined]
+        nextcall=SimpleNamespace(schedule=lambda: woken.append(True))
+    )
+    mw.crawler.engine = engine  # type: ignore[assignment]
+
+    deciding = asyncio.ensure_future(decide(mw, "http://h.test/a"))
+    await asyncio.sleep(0)
+    assert downloader.total_concurrency == 4  # waiting for a decision lends nothing
+    assert await deciding == "allow"
+
+    requests = [
+        Request(f"http://h.test/{n}", meta={"compliance_decision_id": f"d{n}"}) for n in range(3)
+    ]
+    waiting = [
+        asyncio.ensure_future(mw.process_response(r, response(r.url, 402 if n == 0 else 200)))
+        for n, r in enumerate(requests)
+    ]
+    await asyncio.sleep(0)
+    assert downloader.total_concurrency == 6  # two lent, the third is over the limit
+    assert len(woken) == 2  # the engine is told it may start another request
+    client.release.set()
+    outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+    assert isinstance(outcomes[0], IgnoreRequest)  # discarded: its slot comes back all the same
+    assert [o.status for o in outcomes[1:] if isinstance(o, Response)] == [200, 200]
+    assert downloader.total_concurrency == 4
+
+
+async def test_no_slot_is_lent_when_asked_for_none_or_the_concurrency_is_unlimited() -> None:
+    for settings, total in (({"COMPLIANCE_WAITING_RESPONSES": 0}, 4), ({}, 0)):
+        client = FakeClient()
+        mw = build(client, **settings)
+        downloader = SimpleNamespace(total_concurrency=total, slots={})
+        mw.crawler.engine = FakeEngine(downloader)  # type: ignore[assignment]
+        request = Request("http://h.test/x", meta={"compliance_decision_id": "d"})
+        lent = mw._lend_slot()
+        assert not lent
+        assert downloader.total_concurrency == total
+        await mw.process_response(request, response(request.url, 200))
+        assert downloader.total_concurrency == total

@@ -72,3 +72,31 @@ def test_migrate_then_export_writes_the_whole_file(
     assert (tmp_path / "log.jsonl").read_text() == ""
     assert "0 records" in result.stderr
     assert not list(tmp_path.glob("*.partial"))
+
+
+async def test_serve_freezes_the_heap_only_once_the_server_has_started(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    import uvicorn
+
+    from optout_service import cli
+
+    collector_during_startup: list[bool] = []
+
+    async def startup(self: uvicorn.Server, sockets: object = None) -> None:
+        collector_during_startup.append(gc.isenabled())
+
+    monkeypatch.setattr(uvicorn.Server, "startup", startup)
+    gc.unfreeze()
+    gc.disable()  # as serve leaves it while it imports and builds the app
+    try:
+        server = cli._heap_freezing_server(uvicorn.Config(app="optout_service.main:create_app"))
+        await server.startup()
+        assert collector_during_startup == [False]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 1000
+    finally:
+        gc.enable()
+        gc.unfreeze()
