@@ -1,8 +1,11 @@
 """Micro-batching of calls to the service, with retries, one future per caller.
 
 Concurrent callers each get their own ``asyncio.Future``; a flush sends every pending item in one
-call once ``max_batch`` items are waiting or ``max_delay`` has passed. Transient failures are
-retried with exponential backoff; after the last try every caller of the batch gets the error.
+call once ``max_batch`` items are waiting or ``max_delay`` has passed. Items submitted under
+different keys never share a call (the compliance middleware keeps each origin it has not
+had an answer for apart, so that one slow robots.txt holds up only its own origin's URLs).
+Transient failures are retried with exponential backoff; after the last try every caller of
+the batch gets the error.
 Nothing is shared between waiters that one of them could consume (the failure of Scrapy's
 robots.txt middleware, see DESIGN.md).
 """
@@ -10,7 +13,7 @@ robots.txt middleware, see DESIGN.md).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
 from crawler.optout_client import ServiceError, ServiceRejected
@@ -52,28 +55,35 @@ class Batcher(Generic[T, R]):
         self._backoff = backoff
         self._max_backoff = max_backoff
         self._on_retry = on_retry
-        self._pending: list[tuple[T, asyncio.Future[R]]] = []
-        self._timer: asyncio.TimerHandle | None = None
+        # Per key: the items waiting, and the timer that sends them.
+        self._pending: dict[Hashable, list[tuple[T, asyncio.Future[R]]]] = {}
+        self._timers: dict[Hashable, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def submit(self, item: T) -> R:
+    async def submit(self, item: T, key: Hashable = None) -> R:
+        """Send ``item`` in the next call for ``key`` (items of other keys never share it)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
-        self._pending.append((item, future))
-        if len(self._pending) >= self._max_batch:
-            self._flush()
-        elif self._timer is None:
-            self._timer = loop.call_later(self._max_delay, self._flush)
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = self._pending[key] = []
+        pending.append((item, future))
+        if len(pending) >= self._max_batch:
+            self._flush(key)
+        elif key not in self._timers:
+            self._timers[key] = loop.call_later(self._max_delay, self._flush, key)
         return await future
 
-    def _flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        while self._pending:
-            batch = self._pending[: self._max_batch]
-            del self._pending[: self._max_batch]
-            task = asyncio.get_running_loop().create_task(self._run(batch))
+    def _flush(self, key: Hashable) -> None:
+        timer = self._timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        pending = self._pending.pop(key, None)
+        if not pending:
+            return
+        loop = asyncio.get_running_loop()
+        for start in range(0, len(pending), self._max_batch):
+            task = loop.create_task(self._run(pending[start : start + self._max_batch]))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -121,7 +131,8 @@ class Batcher(Generic[T, R]):
             return results
 
     async def aclose(self) -> None:
-        self._flush()
+        for key in list(self._pending):
+            self._flush(key)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 

@@ -67,6 +67,16 @@ def _engine(crawler: Crawler) -> ExecutionEngine | None:
         return None
 
 
+# How many origins the middleware remembers as answered for (about 100 bytes each).
+ANSWERED_ORIGINS = 65_536
+
+
+def _origin(request: Request) -> str:
+    """Scheme and authority, as the request has them: a grouping key, not a normalisation."""
+    parsed = urlparse_cached(request)
+    return f"{parsed.scheme}://{parsed.netloc.lower()}"
+
+
 def _freeze_heap() -> None:
     """Move every object alive now out of the collector's reach (``gc.freeze``).
 
@@ -115,6 +125,8 @@ class ComplianceMiddleware:
             else settings.getint("COMPLIANCE_WAITING_RESPONSES")
         )
         self._lent = 0  # slots lent by responses waiting for their verdict
+        # Origins the service has answered for (insertion order: the oldest goes first).
+        self._answered_origins: dict[str, None] = {}
         self.closing = False
         self._skipped_hosts: dict[str, dict[str, float | int]] = {}
         self._settings = settings
@@ -286,8 +298,13 @@ class ComplianceMiddleware:
             self._refuse(DROPPED, CrawlerReason.CRAWL_CLOSING, request)
         if urlparse_cached(request).scheme not in ("http", "https"):
             self._refuse("deny", CrawlerReason.UNSUPPORTED_SCHEME, request)
+        origin = _origin(request)
+        cold = origin not in self._answered_origins
         try:
-            decision = await self._decisions.submit(request.url)
+            # An origin the service has not answered for yet may have to have its robots.txt
+            # fetched first, which can take up to the fetch timeouts: its URLs go in calls of
+            # their own, so they never hold up the URLs of origins already known.
+            decision = await self._decisions.submit(request.url, origin if cold else None)
         except ServiceRejected as exc:
             self._refuse("deny", CrawlerReason.SERVICE_REJECTED, request, str(exc), exc.status)
         except ServiceError as exc:
@@ -295,6 +312,8 @@ class ComplianceMiddleware:
         except Exception as exc:  # a bug or a broken client: still refused, still counted
             logger.error("deciding %s failed: %r", request.url, exc)
             self._refuse("deny", CrawlerReason.SERVICE_UNAVAILABLE, request, repr(exc))
+        if cold:
+            self._answered(origin)
         self.stats.inc_value(f"compliance/{decision.decision}/{decision.reasons[0]}")
         if decision.decision != "allow":
             logger.debug("deny %s: %s", request.url, ", ".join(decision.reasons))
@@ -307,6 +326,13 @@ class ComplianceMiddleware:
         request.meta["compliance_reasons"] = list(decision.reasons)
         if decision.crawl_delay:
             self._apply_crawl_delay(request, decision.crawl_delay)
+
+    def _answered(self, origin: str) -> None:
+        answered = self._answered_origins
+        if origin not in answered:
+            answered[origin] = None
+            if len(answered) > ANSWERED_ORIGINS:  # the oldest is cold again: one call more
+                del answered[next(iter(answered))]
 
     def _lend_slot(self) -> bool:
         """A response waiting for the service's verdict has been downloaded: let the engine

@@ -166,3 +166,33 @@ async def test_a_full_batch_goes_out_without_waiting_for_the_delay() -> None:
         asyncio.gather(*(batcher.submit(i) for i in range(4))), timeout=5
     )
     assert results == [0, 1, 2, 3]
+
+
+async def test_items_of_different_keys_never_share_a_call() -> None:
+    calls: list[list[str]] = []
+
+    async def send(items: Sequence[str]) -> list[str]:
+        calls.append(list(items))
+        return [i.upper() for i in items]
+
+    batcher: Batcher[str, str] = Batcher(send, max_batch=3, max_delay=0.001)
+    keyed = [("a1", "a"), ("b1", "b"), ("n1", None), ("a2", "a"), ("n2", None), ("b2", "b")]
+    keyed += [("a3", "a"), ("a4", "a")]
+    results = await asyncio.gather(*(batcher.submit(item, key) for item, key in keyed))
+    assert results == [item.upper() for item, _ in keyed]
+    assert sorted(calls) == [["a1", "a2", "a3"], ["a4"], ["b1", "b2"], ["n1", "n2"]]
+
+
+async def test_closing_sends_what_waits_under_every_key() -> None:
+    sent: list[str] = []
+
+    async def send(items: Sequence[str]) -> list[str]:
+        sent.extend(items)
+        return list(items)
+
+    batcher: Batcher[str, str] = Batcher(send, max_batch=8, max_delay=60)
+    waiting = [asyncio.ensure_future(batcher.submit(i, key=i[0])) for i in ("x1", "y1", "z1")]
+    await asyncio.sleep(0)
+    await batcher.aclose()  # long before the 60 s delay
+    assert await asyncio.gather(*waiting) == ["x1", "y1", "z1"]
+    assert sorted(sent) == ["x1", "y1", "z1"]

@@ -554,3 +554,39 @@ async def test_no_slot_is_lent_when_asked_for_none_or_the_concurrency_is_unlimit
         assert downloader.total_concurrency == total
         await mw.process_response(request, response(request.url, 200))
         assert downloader.total_concurrency == total
+
+
+class SlowOrigin(FakeClient):
+    """Answers URLs of slow.test only once released, as for a robots.txt that takes its time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def decide(self, crawler: str, job: str, urls: Sequence[str]) -> list[Decision]:
+        if any("slow.test" in u for u in urls):
+            await self.release.wait()
+        return await super().decide(crawler, job, urls)
+
+
+async def test_an_origin_not_answered_for_yet_holds_up_only_its_own_urls() -> None:
+    client = SlowOrigin()
+    mw = build(client)
+    await decide(mw, "http://known.test/first")  # known.test has been answered for
+    slow = [asyncio.ensure_future(decide(mw, f"http://slow.test/{n}")) for n in range(3)]
+    fast = [
+        asyncio.ensure_future(decide(mw, url))
+        for url in ("http://new.test/a", "http://known.test/b", "http://known.test/c")
+    ]
+    assert await asyncio.wait_for(asyncio.gather(*fast), 2) == ["allow"] * 3
+    assert not any(task.done() for task in slow)
+    client.release.set()
+    assert await asyncio.gather(*slow) == ["allow"] * 3
+    calls = sorted(client.decide_calls)
+    assert ["http://known.test/b", "http://known.test/c"] in calls  # known origins share calls
+    assert ["http://new.test/a"] in calls
+    assert [f"http://slow.test/{n}" for n in range(3)] in calls  # one call for the new origin
+    # Once answered for, an origin's URLs go with the others'.
+    client.decide_calls.clear()
+    await asyncio.gather(decide(mw, "http://slow.test/later"), decide(mw, "http://new.test/b"))
+    assert sorted(client.decide_calls) == [["http://slow.test/later", "http://new.test/b"]]
