@@ -1,11 +1,10 @@
 """Micro-batching of calls to the service, with retries, one future per caller.
 
 Concurrent callers each get their own ``asyncio.Future``; a flush sends every pending item in one
-call once ``max_batch`` items are waiting or ``max_delay`` has passed. Items submitted under
-different keys never share a call (the compliance middleware keeps each origin it has not
-had an answer for apart, so that one slow robots.txt holds up only its own origin's URLs).
-Transient failures are retried with exponential backoff; after the last try every caller of
-the batch gets the error.
+call once ``max_batch`` items are waiting or ``max_delay`` has passed. A streaming sender hands
+out each result as it arrives, so a caller is answered as soon as its own result is in, not when
+the whole batch is. Transient failures are retried with exponential backoff (only the items still
+without a result); after the last try every caller of the batch left gets the error.
 Nothing is shared between waiters that one of them could consume (the failure of Scrapy's
 robots.txt middleware, see DESIGN.md).
 """
@@ -13,7 +12,7 @@ robots.txt middleware, see DESIGN.md).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from crawler.optout_client import ServiceError, ServiceRejected
@@ -26,6 +25,8 @@ R = TypeVar("R")
 _CONTENT_REJECTIONS = frozenset({400, 413, 422})
 
 Sender = Callable[[Sequence[T]], Awaitable[Sequence[R]]]
+# send(items, deliver): calls deliver(index, result) for each item as its result arrives.
+StreamSender = Callable[[Sequence[T], Callable[[int, R], None]], Awaitable[None]]
 
 
 class Batcher(Generic[T, R]):
@@ -39,8 +40,9 @@ class Batcher(Generic[T, R]):
 
     def __init__(
         self,
-        send: Sender[T, R],
+        send: Sender[T, R] | None = None,
         *,
+        stream: StreamSender[T, R] | None = None,
         max_batch: int = 64,
         max_delay: float = 0.002,
         retries: int = 3,
@@ -48,42 +50,37 @@ class Batcher(Generic[T, R]):
         max_backoff: float = 10.0,
         on_retry: Callable[[Exception, int], None] | None = None,
     ) -> None:
-        self._send = send
+        if (send is None) == (stream is None):
+            raise TypeError("give send or stream, not both")
+        self._stream: StreamSender[T, R] = stream if stream is not None else _streamed(send)
         self._max_batch = max(1, max_batch)
         self._max_delay = max_delay
         self._retries = max(0, retries)
         self._backoff = backoff
         self._max_backoff = max_backoff
         self._on_retry = on_retry
-        # Per key: the items waiting, and the timer that sends them.
-        self._pending: dict[Hashable, list[tuple[T, asyncio.Future[R]]]] = {}
-        self._timers: dict[Hashable, asyncio.TimerHandle] = {}
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def submit(self, item: T, key: Hashable = None) -> R:
-        """Send ``item`` in the next call for ``key`` (items of other keys never share it)."""
+    async def submit(self, item: T) -> R:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
-        pending = self._pending.get(key)
-        if pending is None:
-            pending = self._pending[key] = []
-        pending.append((item, future))
-        if len(pending) >= self._max_batch:
-            self._flush(key)
-        elif key not in self._timers:
-            self._timers[key] = loop.call_later(self._max_delay, self._flush, key)
+        self._pending.append((item, future))
+        if len(self._pending) >= self._max_batch:
+            self._flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(self._max_delay, self._flush)
         return await future
 
-    def _flush(self, key: Hashable) -> None:
-        timer = self._timers.pop(key, None)
-        if timer is not None:
-            timer.cancel()
-        pending = self._pending.pop(key, None)
-        if not pending:
-            return
-        loop = asyncio.get_running_loop()
-        for start in range(0, len(pending), self._max_batch):
-            task = loop.create_task(self._run(pending[start : start + self._max_batch]))
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        while self._pending:
+            batch = self._pending[: self._max_batch]
+            del self._pending[: self._max_batch]
+            task = asyncio.get_running_loop().create_task(self._run(batch))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -92,14 +89,15 @@ class Batcher(Generic[T, R]):
         if not live:
             return
         try:
-            results = await self._call([item for item, _ in live])
+            await self._call(live)
         except ServiceRejected as exc:
-            if len(live) > 1 and exc.status in _CONTENT_REJECTIONS:
+            left = [pair for pair in live if not pair[1].done()]
+            if len(left) > 1 and exc.status in _CONTENT_REJECTIONS:
                 # One bad item (say a URL the service cannot normalise) must not sink the
                 # others: each is sent on its own, and only what the service rejects fails.
-                await asyncio.gather(*(self._run([pair]) for pair in live))
+                await asyncio.gather(*(self._run([pair]) for pair in left))
             else:
-                _fail(live, exc)
+                _fail(left, exc)
             return
         except Exception as exc:
             _fail(live, exc)
@@ -107,16 +105,24 @@ class Batcher(Generic[T, R]):
         except BaseException:
             _fail(live, ServiceError("cancelled"))
             raise
-        for (_, future), result in zip(live, results, strict=True):
-            if not future.done():
-                future.set_result(result)
 
-    async def _call(self, items: Sequence[T]) -> Sequence[R]:
+    async def _call(self, live: Sequence[tuple[T, asyncio.Future[R]]]) -> None:
+        """Send the items still without a result until each has one, retrying transient
+        failures; a caller's future is resolved as soon as its result arrives."""
         delay = self._backoff
         attempt = 0
         while True:
+            pending = [pair for pair in live if not pair[1].done()]
+            if not pending:
+                return
+
+            def deliver(index: int, result: R, pending: Sequence[Any] = pending) -> None:
+                future = pending[index][1]
+                if not future.done():
+                    future.set_result(result)
+
             try:
-                results = await self._send(items)
+                await self._stream([item for item, _ in pending], deliver)
             except ServiceError as exc:
                 if not exc.transient or attempt >= self._retries:
                     raise
@@ -126,13 +132,12 @@ class Batcher(Generic[T, R]):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._max_backoff)
                 continue
-            if len(results) != len(items):
-                raise ServiceError("the service answered a different number of results")
-            return results
+            if any(not future.done() for _, future in pending):
+                raise ServiceError("the service answered fewer results than asked")
+            return
 
     async def aclose(self) -> None:
-        for key in list(self._pending):
-            self._flush(key)
+        self._flush()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -141,3 +146,17 @@ def _fail(pairs: Sequence[tuple[object, asyncio.Future[Any]]], error: Exception)
     for _, future in pairs:
         if not future.done():
             future.set_exception(error)
+
+
+def _streamed(send: Sender[T, R] | None) -> StreamSender[T, R]:
+    """A sender of whole answers as a streaming one: every result delivered at the end."""
+    assert send is not None
+
+    async def stream(items: Sequence[T], deliver: Callable[[int, R], None]) -> None:
+        results = await send(items)
+        if len(results) != len(items):
+            raise ServiceError("the service answered a different number of results")
+        for index, result in enumerate(results):
+            deliver(index, result)
+
+    return stream

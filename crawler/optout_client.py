@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -84,6 +84,12 @@ class OptOutClient(Protocol):
         """POST /v1/decisions: one decision per URL, logged by the service before it answers."""
         ...
 
+    async def decide_stream(
+        self, crawler: str, job: str, urls: Sequence[str], deliver: Deliver
+    ) -> None:
+        """As :meth:`decide`, but ``deliver(index, decision)`` as each decision arrives."""
+        ...
+
     async def observe(self, observations: Sequence[Observation]) -> list[ObservationResult]:
         """POST /v1/observations: keep or discard each fetched response."""
         ...
@@ -95,6 +101,55 @@ class OptOutClient(Protocol):
     async def aclose(self) -> None:
         """Release connections; the client is unusable afterwards."""
         ...
+
+
+NDJSON = "application/x-ndjson"
+
+# Called with the index of a URL in the request and its decision, as each arrives.
+Deliver = Callable[[int, Decision], None]
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise ServiceError("the service's answer is not JSON") from exc
+    if not isinstance(body, dict):
+        raise ServiceError("the service's answer is not a JSON object")
+    return body
+
+
+def _decisions(body: dict[str, Any], urls: Sequence[str]) -> list[Decision]:
+    items = body.get("decisions")
+    if not isinstance(items, list) or len(items) != len(urls):
+        raise ServiceError("the service answered a different number of decisions")
+    return [_decision(url, item) for url, item in zip(urls, items, strict=True)]
+
+
+def _decision(url: str, item: Any) -> Decision:
+    if not isinstance(item, dict):
+        raise ServiceError("malformed decision")
+    verdict = item.get("decision")
+    decision_id = item.get("id")
+    delay = item.get("crawl_delay")
+    if verdict not in ("allow", "deny") or not isinstance(decision_id, str):
+        raise ServiceError(f"malformed decision: {item!r}")
+    if item.get("url") != url:
+        raise ServiceError("the service answered decisions out of order")
+    if delay is not None and (
+        isinstance(delay, bool)
+        or not isinstance(delay, int | float)
+        or not math.isfinite(delay)
+        or delay < 0
+    ):
+        raise ServiceError(f"malformed crawl delay: {delay!r}")
+    return Decision(
+        id=decision_id,
+        url=url,
+        decision=verdict,
+        reasons=_reasons(item.get("reasons")),
+        crawl_delay=float(delay) if delay is not None else None,
+    )
 
 
 def _reasons(value: Any) -> tuple[str, ...]:
@@ -207,37 +262,54 @@ class HttpOptOutClient:
         body = await self._post(
             "/v1/decisions", {"crawler": crawler, "job": job, "urls": list(urls)}
         )
-        items = body.get("decisions")
-        if not isinstance(items, list) or len(items) != len(urls):
-            raise ServiceError("the service answered a different number of decisions")
-        decisions: list[Decision] = []
-        for url, item in zip(urls, items, strict=True):
-            if not isinstance(item, dict):
-                raise ServiceError("malformed decision")
-            verdict = item.get("decision")
-            decision_id = item.get("id")
-            delay = item.get("crawl_delay")
-            if verdict not in ("allow", "deny") or not isinstance(decision_id, str):
-                raise ServiceError(f"malformed decision: {item!r}")
-            if item.get("url") != url:
-                raise ServiceError("the service answered decisions out of order")
-            if delay is not None and (
-                isinstance(delay, bool)
-                or not isinstance(delay, int | float)
-                or not math.isfinite(delay)
-                or delay < 0
-            ):
-                raise ServiceError(f"malformed crawl delay: {delay!r}")
-            decisions.append(
-                Decision(
-                    id=decision_id,
-                    url=url,
-                    decision=verdict,
-                    reasons=_reasons(item.get("reasons")),
-                    crawl_delay=float(delay) if delay is not None else None,
-                )
+        return _decisions(body, urls)
+
+    async def decide_stream(
+        self, crawler: str, job: str, urls: Sequence[str], deliver: Deliver
+    ) -> None:
+        """POST /v1/decisions for a stream of answers (``Accept: application/x-ndjson``):
+        ``deliver(index, decision)`` as each arrives, origin by origin, so a slow robots.txt
+        holds up only its own origin's URLs. A service answering in one piece (plain JSON) is
+        read as :meth:`decide` reads it. Raises :class:`ServiceError` when the answer ends
+        before every URL has its decision (those delivered stand) or is malformed.
+        """
+        payload = {"crawler": crawler, "job": job, "urls": list(urls)}
+        delivered: set[int] = set()
+        try:
+            async with self._client.stream(
+                "POST", "/v1/decisions", json=payload, headers={"Accept": NDJSON}
+            ) as response:
+                if response.status_code >= 300:
+                    await response.aread()
+                    self._check(response)
+                if not response.headers.get("content-type", "").startswith(NDJSON):
+                    await response.aread()
+                    for whole, decision in enumerate(_decisions(_json_object(response), urls)):
+                        deliver(whole, decision)
+                    return
+                async for line in response.aiter_lines():
+                    if not line.strip():
+                        continue
+                    try:
+                        item = json.loads(line)
+                    except ValueError as exc:
+                        raise ServiceError("a line of the service's answer is not JSON") from exc
+                    index: Any = item.get("index") if isinstance(item, dict) else None
+                    if (
+                        not isinstance(index, int)
+                        or isinstance(index, bool)
+                        or not 0 <= index < len(urls)
+                        or index in delivered
+                    ):
+                        raise ServiceError(f"decision for no URL asked, or twice: {line[:200]}")
+                    delivered.add(index)
+                    deliver(index, _decision(urls[index], item))
+        except httpx.HTTPError as exc:
+            raise ServiceError(f"{type(exc).__name__}: {exc}") from exc
+        if len(delivered) != len(urls):
+            raise ServiceError(
+                f"the service's answer ended after {len(delivered)} of {len(urls)} decisions"
             )
-        return decisions
 
     async def observe(self, observations: Sequence[Observation]) -> list[ObservationResult]:
         payload = {

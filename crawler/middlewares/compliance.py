@@ -36,6 +36,7 @@ from crawler import stats as keys
 from crawler.batching import Batcher
 from crawler.optout_client import (
     Decision,
+    Deliver,
     HttpOptOutClient,
     Observation,
     ObservationResult,
@@ -65,16 +66,6 @@ def _engine(crawler: Crawler) -> ExecutionEngine | None:
         return crawler.engine
     except RuntimeError:
         return None
-
-
-# How many origins the middleware remembers as answered for (about 100 bytes each).
-ANSWERED_ORIGINS = 65_536
-
-
-def _origin(request: Request) -> str:
-    """Scheme and authority, as the request has them: a grouping key, not a normalisation."""
-    parsed = urlparse_cached(request)
-    return f"{parsed.scheme}://{parsed.netloc.lower()}"
 
 
 def _freeze_heap() -> None:
@@ -125,8 +116,6 @@ class ComplianceMiddleware:
             else settings.getint("COMPLIANCE_WAITING_RESPONSES")
         )
         self._lent = 0  # slots lent by responses waiting for their verdict
-        # Origins the service has answered for (insertion order: the oldest goes first).
-        self._answered_origins: dict[str, None] = {}
         self.closing = False
         self._skipped_hosts: dict[str, dict[str, float | int]] = {}
         self._settings = settings
@@ -151,7 +140,9 @@ class ComplianceMiddleware:
             "backoff": settings.getfloat("COMPLIANCE_SERVICE_BACKOFF", 0.5),
             "on_retry": self._on_retry,
         }
-        self._decisions: Batcher[str, Decision] = Batcher(self._send_decisions, **batch)
+        # Decisions stream back origin by origin: a request is answered as soon as its own
+        # origin is decided, so a slow robots.txt holds up only its own origin's requests.
+        self._decisions: Batcher[str, Decision] = Batcher(stream=self._send_decisions, **batch)
         self._observations: Batcher[Observation, ObservationResult] = Batcher(
             self._send_observations, **batch
         )
@@ -264,10 +255,10 @@ class ComplianceMiddleware:
                     raise self._client_error from exc
         return self._client
 
-    async def _send_decisions(self, urls: Sequence[str]) -> list[Decision]:
+    async def _send_decisions(self, urls: Sequence[str], deliver: Deliver) -> None:
         client = await self._get_client()
         self.stats.inc_value("compliance/service_calls/decisions")
-        return await client.decide(self.token, self.job, urls)
+        await client.decide_stream(self.token, self.job, urls, deliver)
 
     async def _send_observations(
         self, observations: Sequence[Observation]
@@ -298,13 +289,8 @@ class ComplianceMiddleware:
             self._refuse(DROPPED, CrawlerReason.CRAWL_CLOSING, request)
         if urlparse_cached(request).scheme not in ("http", "https"):
             self._refuse("deny", CrawlerReason.UNSUPPORTED_SCHEME, request)
-        origin = _origin(request)
-        cold = origin not in self._answered_origins
         try:
-            # An origin the service has not answered for yet may have to have its robots.txt
-            # fetched first, which can take up to the fetch timeouts: its URLs go in calls of
-            # their own, so they never hold up the URLs of origins already known.
-            decision = await self._decisions.submit(request.url, origin if cold else None)
+            decision = await self._decisions.submit(request.url)
         except ServiceRejected as exc:
             self._refuse("deny", CrawlerReason.SERVICE_REJECTED, request, str(exc), exc.status)
         except ServiceError as exc:
@@ -312,8 +298,6 @@ class ComplianceMiddleware:
         except Exception as exc:  # a bug or a broken client: still refused, still counted
             logger.error("deciding %s failed: %r", request.url, exc)
             self._refuse("deny", CrawlerReason.SERVICE_UNAVAILABLE, request, repr(exc))
-        if cold:
-            self._answered(origin)
         self.stats.inc_value(f"compliance/{decision.decision}/{decision.reasons[0]}")
         if decision.decision != "allow":
             logger.debug("deny %s: %s", request.url, ", ".join(decision.reasons))
@@ -326,13 +310,6 @@ class ComplianceMiddleware:
         request.meta["compliance_reasons"] = list(decision.reasons)
         if decision.crawl_delay:
             self._apply_crawl_delay(request, decision.crawl_delay)
-
-    def _answered(self, origin: str) -> None:
-        answered = self._answered_origins
-        if origin not in answered:
-            answered[origin] = None
-            if len(answered) > ANSWERED_ORIGINS:  # the oldest is cold again: one call more
-                del answered[next(iter(answered))]
 
     def _lend_slot(self) -> bool:
         """A response waiting for the service's verdict has been downloaded: let the engine

@@ -2,30 +2,48 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
 
 from optout_service import errors
 from optout_service.api.deps import CrawlKey, ServicesDep
+from optout_service.decisions import Group
 from optout_service.repository import DecisionEntry, DecisionRef, new_ids
 from optout_service.schemas import DecisionRead, DecisionRequest, DecisionsRead
+from optout_service.services import Services
 from optout_service.urls import InvalidURL, NormalisedURL, normalise_url
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
 
+# Asked for with ``Accept: application/x-ndjson``: one JSON object a line, each decision
+# with the ``index`` of its URL in the request, sent as soon as its origin is decided and
+# logged (the piracy refusals first, then origin by origin as each robots.txt is at hand), so
+# a slow robots.txt holds up only its own origin's URLs. The body of an error (4xx) is JSON
+# as usual; a stream that ends early (the service failed midway) is missing its last lines.
+NDJSON = "application/x-ndjson"
+
 
 @router.post(
     "/decisions",
+    response_model=DecisionsRead,
     responses={
         status.HTTP_401_UNAUTHORIZED: {"description": errors.MISSING_API_KEY},
         status.HTTP_413_CONTENT_TOO_LARGE: {"description": "request body too large"},
+        status.HTTP_200_OK: {
+            "content": {NDJSON: {}},
+            "description": "with Accept: application/x-ndjson, one decision (with the index "
+            "of its URL) a line, each origin's as soon as it is decided and logged",
+        },
     },
 )
 async def create_decisions(
-    body: DecisionRequest, services: ServicesDep, key: CrawlKey
-) -> DecisionsRead:
+    body: DecisionRequest, services: ServicesDep, key: CrawlKey, request: Request
+) -> DecisionsRead | StreamingResponse:
     api = services.settings.api
     if len(body.urls) > api.max_urls_per_request:
         raise RequestValidationError(
@@ -54,7 +72,30 @@ async def create_decisions(
     if problems:
         raise RequestValidationError(problems)
 
+    if NDJSON in request.headers.get("accept", ""):
+        return StreamingResponse(
+            _stream(services, body, key.name, normalised), media_type=NDJSON
+        )
     verdicts = await services.engine.decide(body.crawler, normalised)
+    logged = await _log(services, body, key.name, list(enumerate(verdicts)))
+    return DecisionsRead(decisions=[answer for _, answer in logged])
+
+
+async def _stream(
+    services: Services, body: DecisionRequest, api_key: str, normalised: list[NormalisedURL]
+) -> AsyncIterator[bytes]:
+    async for group in services.engine.decide_by_origin(body.crawler, normalised):
+        lines = [
+            json.dumps({"index": index, **answer.model_dump()}, separators=(",", ":"))
+            for index, answer in await _log(services, body, api_key, group)
+        ]
+        yield ("\n".join(lines) + "\n").encode()
+
+
+async def _log(
+    services: Services, body: DecisionRequest, api_key: str, group: Group
+) -> list[tuple[int, DecisionRead]]:
+    """Write ``group``'s decisions to the log (committed), then return their answers."""
     rows = [
         DecisionEntry(
             decision_id,
@@ -65,28 +106,30 @@ async def create_decisions(
             v.crawl_delay,
             v.robots_fetch_id,
         )
-        for decision_id, v in zip(new_ids(len(verdicts)), verdicts, strict=True)
+        for decision_id, (_, v) in zip(new_ids(len(group)), group, strict=True)
     ]
     # The log is written (committed) before anyone learns the decision.
     await services.log.add_decisions(
-        rows, job=body.job, api_key=key.name, crawler=body.crawler, created_at=datetime.now(UTC)
+        rows, job=body.job, api_key=api_key, crawler=body.crawler, created_at=datetime.now(UTC)
     )
     services.recent.add(
-        DecisionRef(r.id, body.job, r.url, r.host, body.crawler, key.name, r.decision) for r in rows
+        DecisionRef(r.id, body.job, r.url, r.host, body.crawler, api_key, r.decision)
+        for r in rows
     )
     services.metrics.batch_size.observe(len(rows))
     for row in rows:
         services.metrics.decisions.labels(row.decision, row.reasons[0]).inc()
-    return DecisionsRead(
-        decisions=[
+    return [
+        (
+            index,
             DecisionRead(
                 id=row.id,
-                url=raw,
+                url=body.urls[index],
                 normalized_url=row.url,
                 decision=v.decision,
                 reasons=[r.value for r in v.reasons],
                 crawl_delay=row.crawl_delay,
-            )
-            for raw, row, v in zip(body.urls, rows, verdicts, strict=True)
-        ]
-    )
+            ),
+        )
+        for row, (index, v) in zip(rows, group, strict=True)
+    ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -168,31 +168,59 @@ async def test_a_full_batch_goes_out_without_waiting_for_the_delay() -> None:
     assert results == [0, 1, 2, 3]
 
 
-async def test_items_of_different_keys_never_share_a_call() -> None:
-    calls: list[list[str]] = []
 
-    async def send(items: Sequence[str]) -> list[str]:
+async def test_a_streaming_sender_answers_each_caller_as_its_result_arrives() -> None:
+    release = asyncio.Event()
+
+    async def stream(items: Sequence[str], deliver: Callable[[int, str], None]) -> None:
+        deliver(1, items[1].upper())  # the fast one
+        await release.wait()
+        deliver(0, items[0].upper())
+
+    batcher: Batcher[str, str] = Batcher(stream=stream, max_batch=2, max_delay=60)
+    slow = asyncio.ensure_future(batcher.submit("slow"))
+    fast = asyncio.ensure_future(batcher.submit("fast"))  # fills the batch: sent at once
+    assert await asyncio.wait_for(fast, 2) == "FAST"
+    assert not slow.done()
+    release.set()
+    assert await slow == "SLOW"
+
+
+async def test_a_stream_cut_short_is_retried_for_the_items_left_only() -> None:
+    calls: list[list[int]] = []
+
+    async def stream(items: Sequence[int], deliver: Callable[[int, int], None]) -> None:
         calls.append(list(items))
-        return [i.upper() for i in items]
+        deliver(0, items[0] * 10)
+        if len(calls) == 1:
+            raise ServiceError("connection reset")  # after the first result
+        for index in range(1, len(items)):
+            deliver(index, items[index] * 10)
 
-    batcher: Batcher[str, str] = Batcher(send, max_batch=3, max_delay=0.001)
-    keyed = [("a1", "a"), ("b1", "b"), ("n1", None), ("a2", "a"), ("n2", None), ("b2", "b")]
-    keyed += [("a3", "a"), ("a4", "a")]
-    results = await asyncio.gather(*(batcher.submit(item, key) for item, key in keyed))
-    assert results == [item.upper() for item, _ in keyed]
-    assert sorted(calls) == [["a1", "a2", "a3"], ["a4"], ["b1", "b2"], ["n1", "n2"]]
+    batcher: Batcher[int, int] = Batcher(
+        stream=stream, max_batch=3, max_delay=0.001, backoff=0.001
+    )
+    assert await asyncio.gather(*(batcher.submit(i) for i in (1, 2, 3))) == [10, 20, 30]
+    assert calls == [[1, 2, 3], [2, 3]]
 
 
-async def test_closing_sends_what_waits_under_every_key() -> None:
-    sent: list[str] = []
+async def test_a_stream_that_leaves_an_item_unanswered_fails_that_item() -> None:
+    async def stream(items: Sequence[int], deliver: Callable[[int, int], None]) -> None:
+        deliver(0, 0)
 
-    async def send(items: Sequence[str]) -> list[str]:
-        sent.extend(items)
+    batcher: Batcher[int, int] = Batcher(stream=stream, max_batch=2, max_delay=0.001, retries=0)
+    first, second = await asyncio.gather(
+        batcher.submit(1), batcher.submit(2), return_exceptions=True
+    )
+    assert first == 0
+    assert isinstance(second, ServiceError)
+
+
+def test_one_sender_exactly() -> None:
+    async def send(items: Sequence[int]) -> list[int]:
         return list(items)
 
-    batcher: Batcher[str, str] = Batcher(send, max_batch=8, max_delay=60)
-    waiting = [asyncio.ensure_future(batcher.submit(i, key=i[0])) for i in ("x1", "y1", "z1")]
-    await asyncio.sleep(0)
-    await batcher.aclose()  # long before the 60 s delay
-    assert await asyncio.gather(*waiting) == ["x1", "y1", "z1"]
-    assert sorted(sent) == ["x1", "y1", "z1"]
+    with pytest.raises(TypeError):
+        Batcher()
+    with pytest.raises(TypeError):
+        Batcher(send, stream=lambda items, deliver: send(items))  # type: ignore[arg-type,return-value]

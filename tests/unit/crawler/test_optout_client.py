@@ -310,3 +310,76 @@ async def test_a_client_of_an_app_on_another_loop_gives_up_after_its_timeout() -
         service_loop.call_soon_threadsafe(service_loop.stop)
         await asyncio.to_thread(thread.join, 10)
         service_loop.close()
+
+
+def ndjson(*lines: object, cut: bool = False) -> Handler:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.headers["accept"] == "application/x-ndjson"
+        text = "".join(json.dumps(line) + "\n" for line in lines)
+        return httpx.Response(
+            200, content=text.encode(), headers={"content-type": "application/x-ndjson"}
+        )
+
+    return handler
+
+
+def line(index: int, url: str, decision: str = "allow") -> dict[str, object]:
+    return {
+        "index": index,
+        "id": f"d{index}",
+        "url": url,
+        "decision": decision,
+        "reasons": ["robots.allowed" if decision == "allow" else "robots.disallowed"],
+        "crawl_delay": None,
+    }
+
+
+URLS = ["http://a.test/", "http://b.test/x"]
+
+
+async def test_decide_stream_delivers_each_line_to_its_url_in_the_order_it_came() -> None:
+    got: list[tuple[int, str, str]] = []
+    await client(ndjson(line(1, URLS[1], "deny"), line(0, URLS[0]))).decide_stream(
+        "ExampleBot", "j", URLS, lambda i, d: got.append((i, d.url, d.decision))
+    )
+    assert got == [(1, URLS[1], "deny"), (0, URLS[0], "allow")]
+
+
+async def test_decide_stream_reads_a_whole_json_answer_too() -> None:
+    got: list[int] = []
+    await client(decisions_answer).decide_stream(
+        "ExampleBot", "j", URLS, lambda i, d: got.append(i)
+    )
+    assert got == [0, 1]
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        (line(0, URLS[0]),),  # ended early
+        (line(0, URLS[0]), line(0, URLS[0])),  # twice
+        (line(0, URLS[0]), line(2, URLS[1])),  # no such URL
+        (line(0, URLS[0]), {**line(1, URLS[1]), "index": True}),
+        (line(0, URLS[0]), line(1, "http://other.test/")),  # for another URL
+        (line(0, URLS[0]), "not an object"),
+    ],
+)
+async def test_decide_stream_refuses_a_broken_stream_after_what_it_delivered(
+    lines: tuple[object, ...],
+) -> None:
+    got: list[int] = []
+    with pytest.raises(ServiceError) as caught:
+        await client(ndjson(*lines)).decide_stream(
+            "ExampleBot", "j", URLS, lambda i, d: got.append(i)
+        )
+    assert caught.value.transient
+    assert got == [0]
+
+
+async def test_decide_stream_rejections_keep_their_status() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"detail": "unknown API key"})
+
+    with pytest.raises(ServiceRejected) as caught:
+        await client(refuse).decide_stream("ExampleBot", "j", URLS, lambda i, d: None)
+    assert caught.value.status == 401
