@@ -148,6 +148,12 @@ class ApiSettings(BaseModel):
     public_requests_per_minute: float = Field(default=120.0, ge=0)
     public_burst: int = Field(default=30, ge=1)
     public_time_budget_seconds: float = Field(default=10.0, gt=0)
+    # Bytes of recent decisions kept in memory, so that an observation rarely needs a query
+    # (repository.RecentDecisions; a miss reads the table).
+    recent_decisions_bytes: int = Field(default=8 * 1024 * 1024, ge=0)
+    # Seconds between two returns of freed memory to the system (optout_service/heap.py, glibc's
+    # malloc_trim); 0 switches it off.
+    memory_trim_seconds: float = Field(default=30.0, ge=0)
 
 
 class Settings(BaseSettings):

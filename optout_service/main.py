@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from optout_service.api.main import PUBLIC_PATHS, api_router
 from optout_service.config import Settings, get_settings
 from optout_service.db import check_at_head, upgrade_to_head
 from optout_service.errors import json_safe
+from optout_service.heap import trim_periodically
 from optout_service.limits import BodySizeLimitMiddleware, PublicBudgetMiddleware, TokenBuckets
 from optout_service.services import Services
 
@@ -54,9 +56,16 @@ def create_app(
         if not services.api_keys:
             logger.warning("no API keys configured: every write endpoint will answer 401")
         app.state.services = services
+        trimming = (
+            asyncio.ensure_future(trim_periodically(settings.api.memory_trim_seconds))
+            if settings.api.memory_trim_seconds > 0
+            else None
+        )
         try:
             yield
         finally:
+            if trimming is not None:
+                trimming.cancel()
             await services.aclose()
 
     app = FastAPI(

@@ -73,7 +73,7 @@ class Services:
             piracy=piracy,
             metrics=metrics,
             api_keys={key.digest(): key for key in settings.auth.api_keys},
-            recent=RecentDecisions(),
+            recent=RecentDecisions(settings.api.recent_decisions_bytes),
         )
 
     async def aclose(self) -> None:
