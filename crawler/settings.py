@@ -94,11 +94,12 @@ COMPLIANCE_SERVICE_TIMEOUT = 10.0
 # Base URL of the opt-out service; empty means run it embedded (COMPLIANCE_EMBEDDED_MODE).
 COMPLIANCE_SERVICE_URL = ""
 
-# Responses waiting for the service's verdict that do not count against CONCURRENT_REQUESTS:
-# the transfer is over, so the engine may start another request in the place of each (at most
-# this many at once; None: as many as CONCURRENT_REQUESTS; 0: none). Transfers at once stay
-# within CONCURRENT_REQUESTS, per-domain limits and crawl delays (crawler/middlewares).
-COMPLIANCE_WAITING_RESPONSES: int | None = None
+# Requests waiting for the service (for their decision, or their response for its verdict)
+# that do not count against CONCURRENT_REQUESTS, so that the engine starts others meanwhile (at
+# most this many at once; None: as many as CONCURRENT_REQUESTS; 0: none). Transfers at once stay
+# within CONCURRENT_REQUESTS (a decided request waits for room), per-domain limits and crawl
+# delays are untouched (crawler/middlewares/compliance.py).
+COMPLIANCE_WAITING_REQUESTS: int | None = None
 
 
 def defaults() -> dict[str, Any]:

@@ -23,6 +23,7 @@ import logging
 import re
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -109,13 +110,18 @@ class ComplianceMiddleware:
         # 0 (or less) switches the limit off.
         self.max_crawl_delay = settings.getfloat("COMPLIANCE_MAX_CRAWL_DELAY", 60.0)
         self.freeze_heap = settings.getbool("COMPLIANCE_GC_FREEZE", True)
-        waiting = settings.get("COMPLIANCE_WAITING_RESPONSES")
-        self.waiting_responses = (
-            settings.getint("CONCURRENT_REQUESTS", 16)
+        self.transfer_limit = settings.getint("CONCURRENT_REQUESTS", 16)
+        waiting = settings.get("COMPLIANCE_WAITING_REQUESTS")
+        self.waiting_requests = (
+            self.transfer_limit
             if waiting is None
-            else settings.getint("COMPLIANCE_WAITING_RESPONSES")
+            else settings.getint("COMPLIANCE_WAITING_REQUESTS")
         )
-        self._lent = 0  # slots lent by responses waiting for their verdict
+        self._lent = 0  # slots lent by requests waiting for the service
+        # Requests let through and not transferred yet (weak: a request dropped on the way by
+        # another component does not keep its place).
+        self._transferring: weakref.WeakSet[Request] = weakref.WeakSet()
+        self._room = asyncio.Event()
         self.closing = False
         self._skipped_hosts: dict[str, dict[str, float | int]] = {}
         self._settings = settings
@@ -154,6 +160,9 @@ class ComplianceMiddleware:
         crawler.signals.connect(middleware.engine_started, signal=signals.engine_started)
         crawler.signals.connect(
             middleware.request_reached_downloader, signal=signals.request_reached_downloader
+        )
+        crawler.signals.connect(
+            middleware.request_left_downloader, signal=signals.request_left_downloader
         )
         return middleware
 
@@ -289,6 +298,7 @@ class ComplianceMiddleware:
             self._refuse(DROPPED, CrawlerReason.CRAWL_CLOSING, request)
         if urlparse_cached(request).scheme not in ("http", "https"):
             self._refuse("deny", CrawlerReason.UNSUPPORTED_SCHEME, request)
+        lent = self._lend_slot()
         try:
             decision = await self._decisions.submit(request.url)
         except ServiceRejected as exc:
@@ -298,10 +308,13 @@ class ComplianceMiddleware:
         except Exception as exc:  # a bug or a broken client: still refused, still counted
             logger.error("deciding %s failed: %r", request.url, exc)
             self._refuse("deny", CrawlerReason.SERVICE_UNAVAILABLE, request, repr(exc))
+        finally:
+            self._return_slot(lent)
         self.stats.inc_value(f"compliance/{decision.decision}/{decision.reasons[0]}")
         if decision.decision != "allow":
             logger.debug("deny %s: %s", request.url, ", ".join(decision.reasons))
             raise IgnoreRequest(f"denied by the opt-out service: {', '.join(decision.reasons)}")
+        await self._transfer_room(request)
         if self.closing:  # decided while the spider started closing
             self._refuse(DROPPED, CrawlerReason.CRAWL_CLOSING, request)
         if decision.crawl_delay and 0 < self.max_crawl_delay < decision.crawl_delay:
@@ -312,22 +325,23 @@ class ComplianceMiddleware:
             self._apply_crawl_delay(request, decision.crawl_delay)
 
     def _lend_slot(self) -> bool:
-        """A response waiting for the service's verdict has been downloaded: let the engine
-        start another request in its place (at most ``waiting_responses`` at once).
+        """A request waiting for the service (for its decision, or its response for the
+        verdict) transfers nothing: let the engine start another in its place (at most
+        ``waiting_requests`` at once).
 
         Scrapy counts a request against CONCURRENT_REQUESTS from the moment it enters the
-        downloader until its response has passed every downloader middleware, so a response
-        held here for its verdict (one round trip to the service, batched) keeps a slot that
-        no transfer uses; at a concurrency of 16 that left the crawl's loop idle a sixth of the
-        time (docs/performance.md). Only the response side lends: a request waiting for its
-        decision will transfer once decided, so lending for it could let more transfers run
-        at once than CONCURRENT_REQUESTS allows. Per-domain limits and crawl delays are the
-        download slots' and are untouched.
+        downloader until its response has passed every downloader middleware, so a request
+        held here for one batched round trip to the service keeps a slot that no transfer
+        uses; at a concurrency of 16 that left the crawl's loop idle a sixth of the time
+        (docs/performance.md). Transfers stay within CONCURRENT_REQUESTS all the same: a
+        decided request waits for room (:meth:`_transfer_room`) before it goes on. Per-domain
+        limits and crawl delays are the download slots' and are untouched.
         """
-        if self._lent >= self.waiting_responses:
+        if self._lent >= self.waiting_requests:
             return False
         engine = _engine(self.crawler)
-        if engine is None or engine.downloader.total_concurrency <= 0:
+        # No engine yet, or no total limit (0, or a downloader without one): nothing to lend.
+        if engine is None or getattr(engine.downloader, "total_concurrency", 0) <= 0:
             return False
         self._lent += 1
         engine.downloader.total_concurrency += 1
@@ -343,6 +357,24 @@ class ComplianceMiddleware:
         engine = _engine(self.crawler)
         if engine is not None:
             engine.downloader.total_concurrency -= 1
+
+    async def _transfer_room(self, request: Request) -> None:
+        """Wait until fewer than CONCURRENT_REQUESTS requests this middleware let through are
+        being transferred (between leaving it and the downloader's ``request_left_downloader``,
+        or their response coming back here, whichever is first); then count this one."""
+        if self.transfer_limit > 0:
+            while len(self._transferring) >= self.transfer_limit:
+                self._room.clear()
+                await self._room.wait()
+        self._transferring.add(request)
+
+    def request_left_downloader(self, request: Request) -> None:
+        self._transfer_over(request)
+
+    def _transfer_over(self, request: Request) -> None:
+        if request in self._transferring:
+            self._transferring.discard(request)
+            self._room.set()
 
     def _skip_slow_host(self, request: Request, crawl_delay: float) -> NoReturn:
         host = urlparse_cached(request).hostname or ""
@@ -378,7 +410,11 @@ class ComplianceMiddleware:
         slot.jitter = 0.0
 
     # after the fetch ----------------------------------------------------------------------
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        self._transfer_over(request)  # refused further on, or the download failed
+
     async def process_response(self, request: Request, response: Response) -> Response:
+        self._transfer_over(request)
         self.stats.inc_value("compliance/responses")
         decision_id = request.meta.get("compliance_decision_id")
         if not isinstance(decision_id, str):

@@ -516,21 +516,27 @@ class HeldVerdicts(FakeClient):
         return await super().observe(observations)
 
 
-async def test_responses_waiting_for_their_verdict_lend_their_slot_and_requests_do_not() -> None:
-    client = HeldVerdicts()
-    mw = build(client, CONCURRENT_REQUESTS=4, COMPLIANCE_WAITING_RESPONSES=2)
-    downloader = SimpleNamespace(total_concurrency=4, slots={})
+def lending_engine(mw: ComplianceMiddleware, total: int) -> tuple[SimpleNamespace, list[bool]]:
+    downloader = SimpleNamespace(total_concurrency=total, slots={})
     engine = FakeEngine(downloader)
     woken: list[bool] = []
     engine._slot = SimpleNamespace(  # type: ignore[attr-defined]
         nextcall=SimpleNamespace(schedule=lambda: woken.append(True))
     )
     mw.crawler.engine = engine  # type: ignore[assignment]
+    return downloader, woken
+
+
+async def test_requests_waiting_for_the_service_lend_their_slot() -> None:
+    client = HeldVerdicts()
+    mw = build(client, CONCURRENT_REQUESTS=4, COMPLIANCE_WAITING_REQUESTS=2)
+    downloader, woken = lending_engine(mw, 4)
 
     deciding = asyncio.ensure_future(decide(mw, "http://h.test/a"))
     await asyncio.sleep(0)
-    assert downloader.total_concurrency == 4  # waiting for a decision lends nothing
+    assert downloader.total_concurrency == 5  # waiting for its decision
     assert await deciding == "allow"
+    assert downloader.total_concurrency == 4
 
     requests = [
         Request(f"http://h.test/{n}", meta={"compliance_decision_id": f"d{n}"}) for n in range(3)
@@ -541,7 +547,7 @@ async def test_responses_waiting_for_their_verdict_lend_their_slot_and_requests_
     ]
     await asyncio.sleep(0)
     assert downloader.total_concurrency == 6  # two lent, the third is over the limit
-    assert len(woken) == 2  # the engine is told it may start another request
+    assert len(woken) == 3  # each time the engine is told it may start another request
     client.release.set()
     outcomes = await asyncio.gather(*waiting, return_exceptions=True)
     assert isinstance(outcomes[0], IgnoreRequest)  # discarded: its slot comes back all the same
@@ -549,8 +555,27 @@ async def test_responses_waiting_for_their_verdict_lend_their_slot_and_requests_
     assert downloader.total_concurrency == 4
 
 
+async def test_transfers_at_once_never_exceed_concurrent_requests() -> None:
+    mw = build(FakeClient(), CONCURRENT_REQUESTS=2)
+    lending_engine(mw, 2)
+    requests = [Request(f"http://h.test/{n}") for n in range(4)]
+    passed = [asyncio.ensure_future(mw.process_request(r)) for r in requests]
+    await asyncio.sleep(0.05)  # all four decided (one batch)
+    assert [task.done() for task in passed] == [True, True, False, False]
+    mw.request_left_downloader(requests[0])  # a transfer ends: one more may go
+    await asyncio.sleep(0)
+    assert [task.done() for task in passed] == [True, True, True, False]
+    # A response coming back, or a request refused further on, ends its place too.
+    await mw.process_response(requests[1], response(requests[1].url, 200))
+    await asyncio.sleep(0)
+    assert all(task.done() for task in passed)
+    mw.process_exception(requests[2], IgnoreRequest())
+    mw.process_exception(requests[3], IgnoreRequest())
+    assert len(mw._transferring) == 0
+
+
 async def test_no_slot_is_lent_when_asked_for_none_or_the_concurrency_is_unlimited() -> None:
-    for settings, total in (({"COMPLIANCE_WAITING_RESPONSES": 0}, 4), ({}, 0)):
+    for settings, total in (({"COMPLIANCE_WAITING_REQUESTS": 0}, 4), ({}, 0)):
         client = FakeClient()
         mw = build(client, **settings)
         downloader = SimpleNamespace(total_concurrency=total, slots={})
