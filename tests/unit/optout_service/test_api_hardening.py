@@ -149,6 +149,30 @@ def test_api_key_names_must_be_unique(tmp_path: Path) -> None:
         make_settings(tmp_path, auth={"api_keys": keys})
 
 
+def test_api_key_secrets_must_be_unique(tmp_path: Path) -> None:
+    keys = [
+        {"name": "team-a", "key": "shared-secret", "scopes": ["crawl"]},
+        {"name": "team-b", "key": "shared-secret", "scopes": ["audit"]},
+    ]
+    with pytest.raises(ValueError, match="same secret"):
+        make_settings(tmp_path, auth={"api_keys": keys})
+
+
+async def test_more_urls_than_a_request_may_hold_is_a_422_and_nothing_is_logged(
+    client: httpx.AsyncClient,
+) -> None:
+    urls = [f"http://many.example/{n}" for n in range(1001)]
+    response = await client.post(
+        "/v1/decisions", json={"crawler": "ExampleBot", "job": "too-many", "urls": urls}
+    )
+    assert response.status_code == 422
+    (problem,) = response.json()["detail"]
+    assert problem["loc"] == ["body", "urls"]
+    assert "1000" in problem["msg"]
+    assert await export(client, AUDIT, job="too-many") == []
+    assert len(await decide(client, "just-enough", *urls[:1000])) == 1000
+
+
 # hostile input ---------------------------------------------------------------------------
 
 LONE = "\ud800"
