@@ -46,7 +46,8 @@ from crawler.demo.process import DemoWebProcess
 from crawler.demo.sites import Route, Site, html_page
 from crawler.demo.web import DemoWeb
 from optout_service.config import FetchSettings
-from optout_service.policy.robots import FetchOutcome, RobotsRules, decode_robots
+from optout_service.outcomes import FetchOutcome
+from optout_service.policy.robots import RobotsRules, decode_robots
 from optout_service.policy.robotstxt import product_token
 
 ARCHIVE = Path(__file__).resolve().parent / "data" / "robots-corpus.tar.xz"

@@ -38,7 +38,7 @@ from optout_service.netguard import (
     normalise_suffixes,
     parse_host,
 )
-from optout_service.policy.robots import FetchOutcome, outcome_for_status
+from optout_service.outcomes import FetchOutcome, outcome_for_status
 
 __all__ = ["AddressBlocked", "FetchResult", "PolicyFetcher", "environment_proxies"]
 

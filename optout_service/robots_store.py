@@ -29,7 +29,8 @@ from anyio import CapacityLimiter, to_thread
 
 from optout_service.config import RobotsSettings
 from optout_service.fetcher import FetchResult, PolicyFetcher
-from optout_service.policy.robots import FetchOutcome, RobotsRules, RobotsVerdict
+from optout_service.outcomes import FetchOutcome
+from optout_service.policy.robots import RobotsRules, RobotsVerdict
 from optout_service.repository import PolicyFetchRecord, StoredFetch
 
 

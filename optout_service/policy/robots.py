@@ -11,30 +11,10 @@ from __future__ import annotations
 import codecs
 import sys
 from dataclasses import dataclass
-from enum import StrEnum
 
+from optout_service.outcomes import FetchOutcome
 from optout_service.policy.robotstxt import RobotsTxt, Rule
 from optout_service.reasons import Reason
-
-
-class FetchOutcome(StrEnum):
-    OK = "ok"  # 2xx, body parsed
-    CLIENT_ERROR = "client_error"  # 4xx other than 429: no restrictions
-    SERVER_ERROR = "server_error"  # 5xx, 429, or any other status: disallow all
-    NETWORK_ERROR = "network_error"  # connection failure, DNS, TLS, protocol error
-    TIMEOUT = "timeout"  # no complete answer in time
-    TOO_MANY_REDIRECTS = "too_many_redirects"
-    BLOCKED_ADDRESS = "blocked_address"  # the origin resolves to a private address (SSRF guard)
-
-
-def outcome_for_status(status: int) -> FetchOutcome:
-    if 200 <= status < 300:
-        return FetchOutcome.OK
-    if status == 429:
-        return FetchOutcome.SERVER_ERROR
-    if 400 <= status < 500:
-        return FetchOutcome.CLIENT_ERROR
-    return FetchOutcome.SERVER_ERROR
 
 
 def decode_robots(body: bytes) -> str:

@@ -18,7 +18,7 @@ from crawler.demo.sites import ORDINARY_HOST, demo_sites
 from crawler.demo.web import DemoWeb
 from optout_service.config import FetchSettings
 from optout_service.fetcher import PolicyFetcher
-from optout_service.policy.robots import FetchOutcome
+from optout_service.outcomes import FetchOutcome
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,8 @@ from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
 
 from optout_service.api.deps import ServicesDep
-from optout_service.policy.robots import RobotsRules, RobotsVerdict, outcome_for_status
+from optout_service.outcomes import outcome_for_status
+from optout_service.policy.robots import RobotsRules, RobotsVerdict
 from optout_service.policy.robotstxt import agent_product_token
 from optout_service.schemas import RobotsEvaluate, RobotsEvaluation, RobotsMatch
 from optout_service.urls import InvalidURL, normalise_url

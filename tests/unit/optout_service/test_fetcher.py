@@ -15,7 +15,7 @@ import pytest
 
 from optout_service.config import FetchSettings
 from optout_service.fetcher import PolicyFetcher, environment_proxies
-from optout_service.policy.robots import FetchOutcome
+from optout_service.outcomes import FetchOutcome
 
 
 def fetcher(handler: Any, **settings: Any) -> PolicyFetcher:

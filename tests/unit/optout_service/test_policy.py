@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from optout_service.outcomes import FetchOutcome, outcome_for_status
 from optout_service.policy.observation import evaluate_observation
-from optout_service.policy.robots import (
-    FetchOutcome,
-    RobotsRules,
-    decode_robots,
-    outcome_for_status,
-)
+from optout_service.policy.robots import RobotsRules, decode_robots
 from optout_service.reasons import Reason
 from optout_service.urls import InvalidURL, normalise_url
 

@@ -14,7 +14,8 @@ import pytest
 
 from optout_service.config import RobotsSettings
 from optout_service.fetcher import FetchResult, PolicyFetcher
-from optout_service.policy.robots import FetchOutcome, RobotsRules
+from optout_service.outcomes import FetchOutcome
+from optout_service.policy.robots import RobotsRules
 from optout_service.policy.robotstxt import RobotsTxt
 from optout_service.repository import PolicyFetchRecord, StoredFetch
 from optout_service.robots_store import RobotsStore
