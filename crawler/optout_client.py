@@ -237,13 +237,7 @@ class HttpOptOutClient:
         except httpx.HTTPError as exc:
             raise ServiceError(f"{type(exc).__name__}: {exc}") from exc
         self._check(response)
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise ServiceError("the service's answer is not JSON") from exc
-        if not isinstance(body, dict):
-            raise ServiceError("the service's answer is not a JSON object")
-        return body
+        return _json_object(response)
 
     @staticmethod
     def _check(response: httpx.Response) -> None:

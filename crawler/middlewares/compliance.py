@@ -111,12 +111,8 @@ class ComplianceMiddleware:
         self.max_crawl_delay = settings.getfloat("COMPLIANCE_MAX_CRAWL_DELAY", 60.0)
         self.freeze_heap = settings.getbool("COMPLIANCE_GC_FREEZE", True)
         self.transfer_limit = settings.getint("CONCURRENT_REQUESTS", 16)
-        waiting = settings.get("COMPLIANCE_WAITING_REQUESTS")
-        self.waiting_requests = (
-            self.transfer_limit
-            if waiting is None
-            else settings.getint("COMPLIANCE_WAITING_REQUESTS")
-        )
+        waiting = settings.get("COMPLIANCE_WAITING_REQUESTS")  # None: as many as may transfer
+        self.waiting_requests = self.transfer_limit if waiting is None else int(waiting)
         self._lent = 0  # slots lent by requests waiting for the service
         # Requests let through and not transferred yet (weak: a request dropped on the way by
         # another component does not keep its place).

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from optout_service.main import create_app
 from tests.unit.optout_service.conftest import AUDIT_KEY, CRAWL_KEY, make_settings
@@ -45,6 +46,14 @@ def _scope(body: bytes) -> dict[str, Any]:
         "client": ("127.0.0.1", 50000),
         "server": ("service.test", 80),
     }
+
+
+def _client(app: FastAPI, key: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://service.test",
+        headers={"Authorization": f"Bearer {key}"},
+    )
 
 
 def _lines(message: MutableMapping[str, Any]) -> list[dict[str, Any]]:
@@ -92,12 +101,7 @@ async def test_a_slow_robots_txt_holds_up_only_its_own_origins_lines(tmp_path: P
         assert by_index[3]["reasons"] == ["piracy.listed"]
         assert by_index[2]["url"] == URLS[2]
         # Written to the log before they were sent.
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://service.test",
-            headers={"Authorization": f"Bearer {AUDIT_KEY}"},
-        ) as audit:
+        async with _client(app, AUDIT_KEY) as audit:
             exported = await audit.get("/v1/audit/export", params={"job": "job-s"})
         logged = {json.loads(line)["id"] for line in exported.text.splitlines()}
         assert logged == {line["id"] for line in first}
@@ -119,11 +123,7 @@ async def test_without_the_header_the_answer_is_one_json_object(tmp_path: Path) 
         return httpx.Response(200, text="User-agent: *\nDisallow: /private/\n")
 
     app = create_app(make_settings(tmp_path), fetch_transport=httpx.MockTransport(web))
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://service.test",
-        headers={"Authorization": f"Bearer {CRAWL_KEY}"},
-    ) as client:
+    async with app.router.lifespan_context(app), _client(app, CRAWL_KEY) as client:
         answer = await client.post(
             "/v1/decisions", json={"crawler": "ExampleBot", "job": "j", "urls": URLS}
         )
