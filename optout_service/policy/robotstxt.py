@@ -55,8 +55,11 @@ MAX_CACHED_TOKENS = 4  # agent strings remembered per parsed file (others find t
 _BLOCK_CHARS = 1 << 16  # the text is split into lines this much at a time (bounds the peak)
 _LINE_MASK = (1 << 32) - 1
 
-_USER_AGENT, _ALLOW, _DISALLOW, _SITEMAP, _CRAWL_DELAY, _REQUEST_RATE = range(6)
-_KEY_INITIALS = frozenset("uUaAdDsScCrR")  # first letters of every key below
+_USER_AGENT, _ALLOW, _DISALLOW, _SITEMAP, _CRAWL_DELAY, _REQUEST_RATE, _EXTENSION = range(7)
+_KEY_INITIALS = frozenset("uUaAdDsScCrRlL")  # first letters of every key below
+# Lines other signals put in robots.txt, kept as written (key lowercased) for their checks:
+# IETF AIPREF ``Content-Usage``, Cloudflare ``Content-Signal``, RSL ``License``.
+EXTENSION_KEYS = frozenset({"content-usage", "content-signal", "license"})
 _KEYS = {
     **dict.fromkeys(("user-agent", "useragent", "user agent"), _USER_AGENT),
     "allow": _ALLOW,
@@ -67,6 +70,7 @@ _KEYS = {
     **dict.fromkeys(("sitemap", "site-map"), _SITEMAP),
     **dict.fromkeys(("crawl-delay", "crawldelay", "crawl delay"), _CRAWL_DELAY),
     **dict.fromkeys(("request-rate", "requestrate", "request rate"), _REQUEST_RATE),
+    **dict.fromkeys(EXTENSION_KEYS, _EXTENSION),
 }
 
 # Characters a path may carry as they are (RFC 3986 unreserved + reserved + '%'); anything
@@ -319,6 +323,15 @@ def _deny_all(line: int) -> Rule:
     return Rule(False, "/", "", (), False, line & _LINE_MASK, 0, "", "")
 
 
+@dataclass(frozen=True, slots=True)
+class Extension:
+    """A line of another signal's vocabulary (see EXTENSION_KEYS), as written."""
+
+    key: str  # lowercased: "content-usage", "content-signal", "license"
+    value: str  # after the colon, comment removed, surrounding blanks stripped
+    line: int
+
+
 @dataclass(slots=True)
 class Group:
     agents: list[str] = field(default_factory=list)
@@ -326,6 +339,7 @@ class Group:
     crawl_delay: float | None = None
     request_rate: tuple[int, float] | None = None  # (requests, seconds)
     first_line: int = 0
+    extensions: list[Extension] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -582,11 +596,22 @@ def _line_blocks(text: str) -> Iterator[list[str]]:
 class RobotsTxt:
     """A parsed robots.txt. Build with :meth:`parse`; query with :meth:`allowed`."""
 
-    __slots__ = ("_cache", "_merged", "_size", "groups", "lines", "sitemaps", "unknown_keys")
+    __slots__ = (
+        "_cache",
+        "_merged",
+        "_size",
+        "extensions",
+        "groups",
+        "lines",
+        "sitemaps",
+        "unknown_keys",
+    )
 
     def __init__(self) -> None:
         self.groups: list[Group] = []
         self.sitemaps: list[str] = []
+        # Extension lines before the first group (file-level statements).
+        self.extensions: list[Extension] = []
         self.unknown_keys: int = 0  # unknown lines met (lines of skipped groups are not read)
         self.lines: int = 0
         self._cache: dict[str, AgentRules] = {}  # at most MAX_CACHED_TOKENS
@@ -688,6 +713,13 @@ class RobotsTxt:
                 elif code == _SITEMAP:
                     if value:
                         robots.sitemaps.append(value)
+                elif code == _EXTENSION:
+                    if value:
+                        extension = Extension(key, value.rstrip(" \t"), number)
+                        if group is None:
+                            robots.extensions.append(extension)
+                        elif keep:
+                            group.extensions.append(extension)
                 elif code == _CRAWL_DELAY:
                     if group is not None and keep:
                         group.crawl_delay = _parse_delay(value, group.crawl_delay)
@@ -709,10 +741,7 @@ class RobotsTxt:
         cached = self._cache.get(token)
         if cached is not None:
             return cached
-        key = token.lower() if token and all(c in _TOKEN_CHARS for c in token) else ""
-        groups = [g for g in self.groups if key in g.agents] if key else []
-        if not groups:
-            groups = [g for g in self.groups if "*" in g.agents]
+        groups = self.groups_for(token)
         chosen = tuple(id(g) for g in groups)
         result = self._merged.get(chosen)
         if result is None:
@@ -736,6 +765,20 @@ class RobotsTxt:
         if len(self._cache) < MAX_CACHED_TOKENS:
             self._cache[token] = result
         return result
+
+    def groups_for(self, token: str) -> list[Group]:
+        """The groups that apply to ``token``: those naming it, else the ``*`` groups (2.2.1)."""
+        key = token.lower() if token and all(c in _TOKEN_CHARS for c in token) else ""
+        groups = [g for g in self.groups if key in g.agents] if key else []
+        if not groups:
+            groups = [g for g in self.groups if "*" in g.agents]
+        return groups
+
+    def extensions_for(self, token: str, key: str) -> tuple[list[Extension], list[Extension]]:
+        """Extension lines named ``key`` (lowercase): those of the groups that apply to
+        ``token``, and the file-level ones (before the first group)."""
+        in_groups = [e for g in self.groups_for(token) for e in g.extensions if e.key == key]
+        return in_groups, [e for e in self.extensions if e.key == key]
 
     def match(self, path_query: str, token: str) -> Match:
         path = normalise_path(path_query or "/")
@@ -767,6 +810,8 @@ class RobotsTxt:
             return self._size
         size = _FILE_BYTES + sys.getsizeof(self.groups) + sys.getsizeof(self.sitemaps)
         size += sum(map(sys.getsizeof, self.sitemaps))
+        extensions = [*self.extensions, *(e for g in self.groups for e in g.extensions)]
+        size += sum(_EXTENSION_BYTES + sys.getsizeof(e.value) for e in extensions)
         rules = 0
         keys: set[str] = set()
         for group in self.groups:
@@ -795,7 +840,8 @@ class RobotsTxt:
 
 # Object sizes behind estimated_bytes (measured on this interpreter, so they follow its layout).
 _RULE_BYTES = sys.getsizeof(_deny_all(1)) + sys.getsizeof(1 << 56)  # the rule and its rank
-_GROUP_BYTES = sys.getsizeof(Group()) + sys.getsizeof(1.0)
+_GROUP_BYTES = sys.getsizeof(Group()) + sys.getsizeof(1.0) + sys.getsizeof([])
+_EXTENSION_BYTES = sys.getsizeof(Extension("license", "", 1)) + 8  # and its list slot
 _AGENT_BYTES = sys.getsizeof(_NO_RULES) + 4 * sys.getsizeof(())
 # One bucket: its tuple header, its 3-character key, and its share of the dict's table.
 _BUCKET_BYTES = sys.getsizeof(()) + sys.getsizeof("abc") + 48
