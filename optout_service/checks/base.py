@@ -186,3 +186,16 @@ class NoLinks:
 
     def linked(self, subject: object) -> Iterable[tuple[str, str]]:
         return ()
+
+
+@dataclass(frozen=True, slots=True)
+class SignalInfo:
+    """One row of the table of signals (``docs/signals.md``, the public crawler page):
+    every check module describes what it reads in one ``SIGNAL`` (or ``SIGNALS``) constant."""
+
+    name: str  # "W3C TDMRep (tdmrep.json)"
+    where: str  # where it is read: "/.well-known/tdmrep.json, before the fetch"
+    source: str  # the specification, with its URL
+    reasons: Mapping[str, str]  # reason code -> what it means
+    purposes: str  # how its labels map onto our purposes
+    reading: str = ""  # our reading where the specification leaves room
