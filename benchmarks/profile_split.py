@@ -56,7 +56,7 @@ PARTS: tuple[Part, ...] = (
         ("/optout_service/policy/robotstxt.py", "/optout_service/policy/robots.py"),
         sticky=True,
     ),
-    Part("robots.txt store (cache, per-origin locks)", ("/optout_service/robots_store.py",)),
+    Part("policy document store (cache, per-origin single flight)", ("/optout_service/policy_store.py",)),
     Part(
         "decision log write (SQLAlchemy, SQLite)",
         (

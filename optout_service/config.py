@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from optout_service.purposes import parse_purposes
+
 Scope = Literal["crawl", "audit", "admin"]
 
 _MAX_ROBOTS_CACHE_SECONDS = 24 * 3600  # RFC 9309 2.4: caches SHOULD NOT be used for more than 24 h
@@ -49,13 +51,31 @@ class DatabaseSettings(BaseModel):
 class CrawlerIdentity(BaseModel):
     # The product token our crawler announces in its User-Agent and looks for in robots.txt.
     token: str = "ExampleBot"
+    # What the data is for, when a request names no purposes: train-ai, ai-input, search.
+    purposes: list[str] = Field(default_factory=lambda: ["train-ai"], min_length=1)
 
     @field_validator("token")
     @classmethod
     def _product_token(cls, value: str) -> str:
-        if not value or not all(c.isascii() and (c.isalpha() or c in "-_") for c in value):
-            raise ValueError("a product token is one or more of the characters A-Z a-z - _")
+        if not value or not all(c.isascii() and (c.isalnum() or c in "-_") for c in value):
+            raise ValueError("a product token is one or more of the characters A-Z a-z 0-9 - _")
         return value
+
+    @field_validator("purposes")
+    @classmethod
+    def _known_purposes(cls, value: list[str]) -> list[str]:
+        return [p.value for p in parse_purposes(value)]
+
+
+class CheckSettings(BaseModel):
+    # Checks switched off by name (optout_service/checks/__init__.py lists them). Switching a
+    # check off makes the service read fewer reservations: the crawler page says which.
+    disabled: list[str] = Field(default_factory=list)
+    # A robots.txt group that shuts out well-known AI-training crawlers reserves its paths
+    # against ours too (robots.ai_crawlers_reserved).
+    ai_crawler_profile: bool = True
+    # Read noindex/none in X-Robots-Tag and robots meta as a reservation as well.
+    respect_noindex: bool = False
 
 
 class FetchSettings(BaseModel):
@@ -171,6 +191,7 @@ class Settings(BaseSettings):
     piracy: PiracySettings = Field(default_factory=PiracySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    checks: CheckSettings = Field(default_factory=CheckSettings)
 
     @property
     def fetcher_user_agent(self) -> str:

@@ -217,14 +217,15 @@ class PolicyFetcher:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def fetch(self, url: str) -> FetchResult:
+    async def fetch(self, url: str, *, max_bytes: int | None = None) -> FetchResult:
+        """Fetch ``url``; the body is cut at ``max_bytes`` (default ``fetch.max_bytes``)."""
         try:
             async with asyncio.timeout(self._settings.total_timeout):
-                return await self._fetch(url)
+                return await self._fetch(url, max_bytes or self._settings.max_bytes)
         except TimeoutError:
             return self._failure(url, FetchOutcome.TIMEOUT, "timed out")
 
-    async def _fetch(self, url: str) -> FetchResult:
+    async def _fetch(self, url: str, cap: int) -> FetchResult:
         current = url
         hops: list[str] = []
         for _ in range(self._settings.max_redirects + 1):
@@ -268,7 +269,7 @@ class PolicyFetcher:
                     hops.append(current)
                     current = target
                     continue
-                body, truncated = await self._read_capped(response)
+                body, truncated = await self._read_capped(response, cap)
             except httpx.HTTPError as exc:
                 return self._failure(
                     url, _outcome_of(exc), f"{type(exc).__name__}: {exc}", current, hops
@@ -302,8 +303,7 @@ class PolicyFetcher:
             return "no host in the URL"
         return host_refusal(host, self._internal_suffixes)
 
-    async def _read_capped(self, response: httpx.Response) -> tuple[bytes, bool]:
-        cap = self._settings.max_bytes
+    async def _read_capped(self, response: httpx.Response, cap: int) -> tuple[bytes, bool]:
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():

@@ -48,6 +48,13 @@ class Insert:
 
     statement: sa.Insert
     rows: Sequence[Mapping[str, Any]]
+    # Rows of other statements committed with these, in the same transaction, after them
+    # (e.g. rows that refer to ``rows`` by a foreign key).
+    also: Sequence[tuple[sa.Insert, Sequence[Mapping[str, Any]]]] = ()
+
+    @property
+    def size(self) -> int:
+        return len(self.rows) + sum(len(rows) for _, rows in self.also)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +130,7 @@ class LogWriter:
 
     async def insert(self, write: Insert) -> None:
         """Commit ``write``'s rows; returns once they are committed."""
-        await self._submit(write, len(write.rows))
+        await self._submit(write, write.size)
 
     async def call(self, write: Call[T]) -> T:
         """Run ``write`` in a transaction; returns its result once committed."""
@@ -269,6 +276,8 @@ def _execute(connection: sa.Connection, writes: Sequence[Insert | Call[Any]]) ->
     for index, write in enumerate(writes):
         if isinstance(write, Insert):
             merged.setdefault(write.statement, []).extend(write.rows)
+            for statement, rows in write.also:
+                merged.setdefault(statement, []).extend(rows)
         else:
             calls.append(index)
     for statement, rows in merged.items():

@@ -31,7 +31,7 @@ class PolicyDocument(Base):
     __tablename__ = "policy_document"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(32))  # "robots_txt"
+    kind: Mapped[str] = mapped_column(sa.String(32))  # the kind it was first fetched as
     sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
     size: Mapped[int] = mapped_column(sa.BigInteger)
     content: Mapped[bytes] = mapped_column(sa.LargeBinary)
@@ -75,6 +75,21 @@ class Decision(Base):
     reasons: Mapped[list[str]] = mapped_column(sa.JSON)
     crawl_delay: Mapped[float | None] = mapped_column(sa.Float)
     robots_fetch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("policy_fetch.id"))
+    # The crawl's purposes ("train-ai", ...), and the URLs a data team could use to ask for a
+    # licence (tdm-policy, RSL). NULL in rows written before purposes existed.
+    purposes: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    licenses: Mapped[list[str] | None] = mapped_column(sa.JSON)
+
+
+class DecisionDocument(Base):
+    """Every policy document a decision read: robots.txt, tdmrep.json, ai.txt, RSL licences."""
+
+    __tablename__ = "decision_document"
+
+    decision_id: Mapped[str] = mapped_column(sa.ForeignKey("decision.id"), primary_key=True)
+    fetch_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("policy_fetch.id"), primary_key=True, index=True
+    )
 
 
 class Observation(Base):
@@ -100,3 +115,5 @@ class Observation(Base):
     outcome: Mapped[str] = mapped_column(sa.String(8))
     reasons: Mapped[list[str]] = mapped_column(sa.JSON)
     headers: Mapped[list[Any]] = mapped_column(sa.JSON)
+    # What the crawler extracted from a non-HTML asset (XMP, EPUB package, C2PA assertions).
+    extract: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)

@@ -37,6 +37,8 @@ class Reason(StrEnum):
     ACCESS_AUTH_REQUIRED = "access.auth_required"  # 401
     ACCESS_PAYMENT_REQUIRED = "access.payment_required"  # 402
     ACCESS_FORBIDDEN = "access.forbidden"  # 403
+    # Either side: a check failed on this input (a bug): refused, never let through
+    CHECK_FAILED = "check.failed"
     # After the fetch: nothing found that forbids keeping the response
     CONTENT_UNRESERVED = "content.unreserved"
 

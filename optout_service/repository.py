@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
@@ -22,7 +22,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from optout_service.log_writer import Call, Insert, LogWriter
-from optout_service.models import Decision, Observation, PolicyDocument, PolicyFetch
+from optout_service.models import (
+    Decision,
+    DecisionDocument,
+    Observation,
+    PolicyDocument,
+    PolicyFetch,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +61,8 @@ class DecisionEntry(NamedTuple):
     reasons: tuple[str, ...]
     crawl_delay: float | None
     robots_fetch_id: int | None
+    fetch_ids: tuple[int, ...] = ()  # every policy document the decision read
+    licenses: tuple[str, ...] = ()
 
 
 class ObservationEntry(NamedTuple):
@@ -71,6 +79,7 @@ class ObservationEntry(NamedTuple):
     outcome: str
     reasons: tuple[str, ...]
     headers: Sequence[tuple[str, str]]
+    extract: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +91,7 @@ class DecisionRef:
     crawler: str
     api_key: str
     decision: str
+    purposes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +169,7 @@ def _insert_of(table: sa.Table) -> tuple[sa.Insert, tuple[str, ...]]:
 
 _DECISION_INSERT, _DECISION_COLUMNS = _insert_of(cast(sa.Table, Decision.__table__))
 _OBSERVATION_INSERT, _OBSERVATION_COLUMNS = _insert_of(cast(sa.Table, Observation.__table__))
+_LINK_INSERT, _LINK_COLUMNS = _insert_of(cast(sa.Table, DecisionDocument.__table__))
 
 
 def _identity(value: Any) -> Any:
@@ -202,10 +213,14 @@ class DecisionLog:
         api_key: str,
         crawler: str,
         created_at: datetime,
+        purposes: Sequence[str] = (),
     ) -> None:
-        """Commit ``entries``; returns once they are committed."""
+        """Commit ``entries`` and their links to the documents they read; returns once they
+        are committed."""
         created = self._time(created_at)
         reasons = self._reasons_json
+        purposes_json = _json(list(purposes)) if purposes else None
+        no_licenses = None
         rows = [
             {
                 "id": e.id,
@@ -219,10 +234,16 @@ class DecisionLog:
                 "reasons": reasons(e.reasons),
                 "crawl_delay": e.crawl_delay,
                 "robots_fetch_id": e.robots_fetch_id,
+                "purposes": purposes_json,
+                "licenses": _json(list(e.licenses)) if e.licenses else no_licenses,
             }
             for e in entries
         ]
-        await self._writer.insert(Insert(_DECISION_INSERT, rows))
+        links = [
+            {"decision_id": e.id, "fetch_id": fetch_id} for e in entries for fetch_id in e.fetch_ids
+        ]
+        also = ((_LINK_INSERT, links),) if links else ()
+        await self._writer.insert(Insert(_DECISION_INSERT, rows, also))
 
     async def add_observations(
         self, entries: Sequence[ObservationEntry], *, api_key: str, created_at: datetime
@@ -247,6 +268,7 @@ class DecisionLog:
                 "outcome": e.outcome,
                 "reasons": reasons(e.reasons),
                 "headers": _json([[name, value] for name, value in e.headers]),
+                "extract": _json(dict(e.extract)) if e.extract is not None else None,
             }
             for e in entries
         ]
@@ -355,11 +377,19 @@ class Repository:
                         Decision.crawler,
                         Decision.api_key,
                         Decision.decision,
+                        Decision.purposes,
                     ).where(Decision.id.in_(chunk))
                 )
                 for row in result:
                     found[row.id] = DecisionRef(
-                        row.id, row.job, row.url, row.host, row.crawler, row.api_key, row.decision
+                        row.id,
+                        row.job,
+                        row.url,
+                        row.host,
+                        row.crawler,
+                        row.api_key,
+                        row.decision,
+                        tuple(row.purposes or ()),
                     )
         return found
 
@@ -430,6 +460,8 @@ def _export_record(row: Decision | Observation) -> dict[str, Any]:
             "reasons": list(row.reasons),
             "crawl_delay": row.crawl_delay,
             "robots_fetch_id": row.robots_fetch_id,
+            "purposes": list(row.purposes) if row.purposes is not None else None,
+            "licenses": list(row.licenses or ()),
         }
     return {
         "type": "observation",

@@ -18,6 +18,12 @@ class DecisionRequest(BaseModel):
     crawler: str = Field(pattern=_TOKEN_PATTERN, description="the crawler's product token")
     job: Line = Field(min_length=1, max_length=200)
     urls: list[Line] = Field(min_length=1)
+    purposes: list[Annotated[str, Field(max_length=32)]] | None = Field(
+        default=None,
+        max_length=8,
+        description="what the data is for: train-ai, ai-input, search (default: the crawler's "
+        "configured purposes)",
+    )
 
 
 class DecisionRead(BaseModel):
@@ -27,6 +33,10 @@ class DecisionRead(BaseModel):
     decision: Literal["allow", "deny"]
     reasons: list[str]
     crawl_delay: float | None
+    licenses: list[str] = Field(
+        default_factory=list,
+        description="URLs to ask for permission (TDMRep tdm-policy, RSL licences)",
+    )
 
 
 class DecisionsRead(BaseModel):

@@ -7,14 +7,16 @@ from dataclasses import dataclass
 import httpx
 from anyio import to_thread
 
+from optout_service.checks import DOCUMENT_KINDS, asset_checks, load_object, site_checks
+from optout_service.checks.base import AssetCheck
 from optout_service.config import ApiKey, Settings
 from optout_service.db import Database
 from optout_service.decisions import DecisionEngine
 from optout_service.fetcher import PolicyFetcher
 from optout_service.log_writer import LogWriter
 from optout_service.metrics import Metrics
+from optout_service.policy_store import DocumentKind, PolicyStore
 from optout_service.repository import DecisionLog, RecentDecisions, Repository
-from optout_service.robots_store import RobotsStore
 from piracy_lists import PiracyMatcher, bundled_lists, load_list
 
 
@@ -26,8 +28,9 @@ class Services:
     writer: LogWriter
     log: DecisionLog
     fetcher: PolicyFetcher
-    robots: RobotsStore
+    store: PolicyStore
     engine: DecisionEngine
+    asset_checks: list[AssetCheck]
     piracy: PiracyMatcher
     metrics: Metrics
     api_keys: dict[str, ApiKey]  # by sha256 of the key
@@ -46,20 +49,22 @@ class Services:
         fetcher = PolicyFetcher(
             settings.fetch, settings.fetcher_user_agent, transport=fetch_transport
         )
-        robots = RobotsStore(
-            fetcher,
-            log,
-            settings.robots,
-            on_fetch=lambda outcome: metrics.policy_fetches.labels(
-                "robots_txt", outcome.value
-            ).inc(),
-        )
         lists = (
             [load_list(path) for path in settings.piracy.lists]
             if settings.piracy.lists
             else bundled_lists()
         )
         piracy = PiracyMatcher(lists)
+        store = PolicyStore(
+            fetcher,
+            log,
+            settings.robots,
+            document_kinds(settings),
+            on_fetch=lambda kind, outcome: metrics.policy_fetches.labels(
+                kind, outcome.value
+            ).inc(),
+            never_contact=lambda host: piracy.match(host) is not None,
+        )
         writer.start()
         return cls(
             settings=settings,
@@ -68,16 +73,35 @@ class Services:
             writer=writer,
             log=log,
             fetcher=fetcher,
-            robots=robots,
-            engine=DecisionEngine(piracy, robots),
+            store=store,
+            engine=DecisionEngine(piracy, store, site_checks(settings)),
+            asset_checks=asset_checks(settings),
             piracy=piracy,
             metrics=metrics,
             api_keys={key.digest(): key for key in settings.auth.api_keys},
             recent=RecentDecisions(settings.api.recent_decisions_bytes),
         )
 
+    @property
+    def robots(self) -> PolicyStore:
+        """The policy store (its older name, from when it held robots.txt files only)."""
+        return self.store
+
     async def aclose(self) -> None:
         await self.fetcher.aclose()
         # What is queued is committed (its requests are answered), then the thread ends.
         await to_thread.run_sync(self.writer.close)
         self.database.dispose()
+
+
+def document_kinds(settings: Settings) -> list[DocumentKind]:
+    robots_cap = getattr(settings.robots, "max_bytes", None)
+    return [
+        DocumentKind(
+            name,
+            path,
+            load_object(parser),
+            max_bytes=robots_cap,
+        )
+        for name, (path, parser) in DOCUMENT_KINDS.items()
+    ]

@@ -9,3 +9,59 @@ must never be contacted, not even for its robots.txt.
 """
 
 from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from optout_service.checks.base import AssetCheck, SiteCheck
+
+if TYPE_CHECKING:
+    from optout_service.config import Settings
+
+# Policy documents: kind -> (path on the origin, or None for documents fetched by URL; parser).
+# The parser's module states the kind's fail-closed rule.
+DOCUMENT_KINDS: dict[str, tuple[str | None, str]] = {
+    "robots_txt": ("/robots.txt", "optout_service.policy.robots:RobotsRules"),
+}
+
+# Before the fetch, in this order (after the piracy list).
+SITE_CHECKS: tuple[str, ...] = (
+    "optout_service.checks.registry:RegistryCheck",  # reservations of verified rights holders
+    "optout_service.checks.robots:RobotsCheck",  # RFC 9309
+)
+
+# After the fetch, in this order.
+ASSET_CHECKS: tuple[str, ...] = ()
+
+
+def load_object(path: str) -> Any:
+    """The object a ``module:name`` path names."""
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _build(path: str, settings: Settings | None) -> Any:
+    cls = load_object(path)
+    factory = getattr(cls, "from_settings", None)
+    if settings is not None and factory is not None:
+        return factory(settings)
+    return cls()
+
+
+def site_checks(
+    settings: Settings | None = None, paths: Sequence[str] = SITE_CHECKS
+) -> list[SiteCheck]:
+    """The site checks in order, without those the settings switch off."""
+    disabled = set(settings.checks.disabled) if settings is not None else set()
+    checks: list[SiteCheck] = [_build(path, settings) for path in paths]
+    return [check for check in checks if check.name not in disabled]
+
+
+def asset_checks(
+    settings: Settings | None = None, paths: Sequence[str] = ASSET_CHECKS
+) -> list[AssetCheck]:
+    """The asset checks in order, without those the settings switch off."""
+    disabled = set(settings.checks.disabled) if settings is not None else set()
+    checks: list[AssetCheck] = [_build(path, settings) for path in paths]
+    return [check for check in checks if check.name not in disabled]

@@ -23,7 +23,7 @@ from tests.support.postgres import Cluster
 pytestmark = pytest.mark.migrations
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"decision", "observation", "policy_document", "policy_fetch"}
+TABLES = {"decision", "decision_document", "observation", "policy_document", "policy_fetch"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

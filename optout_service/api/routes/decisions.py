@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 from optout_service import errors
 from optout_service.api.deps import CrawlKey, ServicesDep
 from optout_service.decisions import Group
+from optout_service.purposes import Purpose, parse_purposes
 from optout_service.repository import DecisionEntry, DecisionRef, new_ids
 from optout_service.schemas import DecisionRead, DecisionRequest, DecisionsRead
 from optout_service.services import Services
@@ -72,28 +73,48 @@ async def create_decisions(
     if problems:
         raise RequestValidationError(problems)
 
+    purposes = _purposes(body, services)
     if NDJSON in request.headers.get("accept", ""):
         return StreamingResponse(
-            _stream(services, body, key.name, normalised), media_type=NDJSON
+            _stream(services, body, key.name, normalised, purposes), media_type=NDJSON
         )
-    verdicts = await services.engine.decide(body.crawler, normalised)
-    logged = await _log(services, body, key.name, list(enumerate(verdicts)))
+    verdicts = await services.engine.decide(body.crawler, normalised, purposes)
+    logged = await _log(services, body, key.name, list(enumerate(verdicts)), purposes)
     return DecisionsRead(decisions=[answer for _, answer in logged])
 
 
+def _purposes(body: DecisionRequest, services: Services) -> tuple[Purpose, ...]:
+    """The request's purposes, or the crawler's configured ones."""
+    names = body.purposes or services.settings.crawler.purposes
+    try:
+        return parse_purposes(names)
+    except ValueError as exc:
+        raise RequestValidationError(
+            [{"loc": ("body", "purposes"), "msg": str(exc), "type": "purpose"}]
+        ) from exc
+
+
 async def _stream(
-    services: Services, body: DecisionRequest, api_key: str, normalised: list[NormalisedURL]
+    services: Services,
+    body: DecisionRequest,
+    api_key: str,
+    normalised: list[NormalisedURL],
+    purposes: tuple[Purpose, ...],
 ) -> AsyncIterator[bytes]:
-    async for group in services.engine.decide_by_origin(body.crawler, normalised):
+    async for group in services.engine.decide_by_origin(body.crawler, normalised, purposes):
         lines = [
             json.dumps({"index": index, **answer.model_dump()}, separators=(",", ":"))
-            for index, answer in await _log(services, body, api_key, group)
+            for index, answer in await _log(services, body, api_key, group, purposes)
         ]
         yield ("\n".join(lines) + "\n").encode()
 
 
 async def _log(
-    services: Services, body: DecisionRequest, api_key: str, group: Group
+    services: Services,
+    body: DecisionRequest,
+    api_key: str,
+    group: Group,
+    purposes: tuple[Purpose, ...],
 ) -> list[tuple[int, DecisionRead]]:
     """Write ``group``'s decisions to the log (committed), then return their answers."""
     rows = [
@@ -105,20 +126,29 @@ async def _log(
             v.reasons,
             v.crawl_delay,
             v.robots_fetch_id,
+            v.fetch_ids,
+            v.licenses,
         )
         for decision_id, (_, v) in zip(new_ids(len(group)), group, strict=True)
     ]
     # The log is written (committed) before anyone learns the decision.
+    names = tuple(p.value for p in purposes)
     await services.log.add_decisions(
-        rows, job=body.job, api_key=api_key, crawler=body.crawler, created_at=datetime.now(UTC)
+        rows,
+        job=body.job,
+        api_key=api_key,
+        crawler=body.crawler,
+        created_at=datetime.now(UTC),
+        purposes=names,
     )
     services.recent.add(
-        DecisionRef(r.id, body.job, r.url, r.host, body.crawler, api_key, r.decision)
+        DecisionRef(r.id, body.job, r.url, r.host, body.crawler, api_key, r.decision, names)
         for r in rows
     )
     services.metrics.batch_size.observe(len(rows))
     for row in rows:
-        services.metrics.decisions.labels(row.decision, row.reasons[0]).inc()
+        for reason in row.reasons:
+            services.metrics.decisions.labels(row.decision, reason).inc()
     return [
         (
             index,
@@ -127,8 +157,9 @@ async def _log(
                 url=body.urls[index],
                 normalized_url=row.url,
                 decision=v.decision,
-                reasons=[r.value for r in v.reasons],
+                reasons=list(v.reasons),
                 crawl_delay=row.crawl_delay,
+                licenses=list(v.licenses),
             ),
         )
         for row, (index, v) in zip(rows, group, strict=True)

@@ -6,12 +6,14 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.exceptions import RequestValidationError
 
 from optout_service.api.deps import CrawlKey, ServicesDep
+from optout_service.checks.robots import KIND as ROBOTS
+from optout_service.policy.robots import RobotsRules
 from optout_service.schemas import RobotsInfo
 from optout_service.urls import InvalidURL, normalise_url
 
 router = APIRouter(prefix="/v1", tags=["robots"])
 
-_TOKEN = r"^[A-Za-z_-]{1,100}$"
+_TOKEN = r"^[A-Za-z0-9_-]{1,100}$"
 
 
 @router.get("/robots")
@@ -30,14 +32,16 @@ async def robots_info(
     if services.piracy.match(origin.host) is not None:
         # Never contacted, not even for robots.txt.
         raise HTTPException(status.HTTP_403_FORBIDDEN, "piracy.listed: this origin is not crawled")
-    entry = await services.robots.get(origin.origin)
-    robots = entry.rules.robots
-    # A big file is evaluated in a worker thread (its lookups can take milliseconds).
-    (verdict,) = await services.robots.evaluate(entry, ["/"], crawler)
+    entry = await services.store.get(origin.origin, ROBOTS)
+    rules = entry.parsed
+    assert isinstance(rules, RobotsRules)
+    robots = rules.robots
+    # The crawl delay is the origin's; "/robots.txt" is always allowed, so no rule is matched.
+    verdict = rules.evaluate("/robots.txt", crawler)
     rate = robots.request_rate(crawler) if robots is not None else None
     return RobotsInfo(
         origin=origin.origin,
-        outcome=entry.rules.outcome.value,
+        outcome=entry.outcome.value,
         status=entry.status,
         sha256=entry.sha256,
         crawl_delay=verdict.crawl_delay,

@@ -431,9 +431,9 @@ async def test_identical_robots_files_are_parsed_once(
     transport = client._transport
     assert isinstance(transport, httpx.ASGITransport)
     services: Services = transport.app.state.services  # type: ignore[attr-defined]
-    one = await services.robots.get("http://one.example.com")
-    two = await services.robots.get("http://two.example.com")
-    assert one.rules is two.rules
+    one = await services.store.get("http://one.example.com")
+    two = await services.store.get("http://two.example.com")
+    assert one.parsed is two.parsed
 
 
 @pytest.mark.parametrize(
