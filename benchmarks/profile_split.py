@@ -56,7 +56,10 @@ PARTS: tuple[Part, ...] = (
         ("/optout_service/policy/robotstxt.py", "/optout_service/policy/robots.py"),
         sticky=True,
     ),
-    Part("policy document store (cache, per-origin single flight)", ("/optout_service/policy_store.py",)),
+    Part(
+        "policy document store (cache, per-origin single flight)",
+        ("/optout_service/policy_store.py",),
+    ),
     Part(
         "decision log write (SQLAlchemy, SQLite)",
         (

@@ -43,6 +43,8 @@ class Observation:
     length: int
     sha256: str
     head_html: str | None
+    redirect_urls: tuple[str, ...] = ()  # the hops before ``final_url``, first one first
+    metadata: dict[str, Any] | None = None  # extracted from a non-HTML asset
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +82,22 @@ class OptOutClient(Protocol):
     Every method raises :class:`ServiceError` when it has no usable answer.
     """
 
-    async def decide(self, crawler: str, job: str, urls: Sequence[str]) -> list[Decision]:
-        """POST /v1/decisions: one decision per URL, logged by the service before it answers."""
+    async def decide(
+        self, crawler: str, job: str, urls: Sequence[str], *, purposes: Sequence[str] = ()
+    ) -> list[Decision]:
+        """POST /v1/decisions: one decision per URL, logged by the service before it answers.
+        ``purposes`` (train-ai, ai-input, search): what the data is for; none: the service's
+        configured purposes."""
         ...
 
     async def decide_stream(
-        self, crawler: str, job: str, urls: Sequence[str], deliver: Deliver
+        self,
+        crawler: str,
+        job: str,
+        urls: Sequence[str],
+        deliver: Deliver,
+        *,
+        purposes: Sequence[str] = (),
     ) -> None:
         """As :meth:`decide`, but ``deliver(index, decision)`` as each decision arrives."""
         ...
@@ -156,6 +168,15 @@ def _reasons(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not value or not all(isinstance(r, str) for r in value):
         raise ServiceError(f"malformed reasons in the service's answer: {value!r}")
     return tuple(value)
+
+
+def _decision_request(
+    crawler: str, job: str, urls: Sequence[str], purposes: Sequence[str]
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {"crawler": crawler, "job": job, "urls": list(urls)}
+    if purposes:  # none: the service's configured purposes
+        payload["purposes"] = list(purposes)
+    return payload
 
 
 class HttpOptOutClient:
@@ -252,14 +273,20 @@ class HttpOptOutClient:
             raise ServiceRejected(status, detail)
         raise ServiceError(f"service answered {status}")
 
-    async def decide(self, crawler: str, job: str, urls: Sequence[str]) -> list[Decision]:
-        body = await self._post(
-            "/v1/decisions", {"crawler": crawler, "job": job, "urls": list(urls)}
-        )
+    async def decide(
+        self, crawler: str, job: str, urls: Sequence[str], *, purposes: Sequence[str] = ()
+    ) -> list[Decision]:
+        body = await self._post("/v1/decisions", _decision_request(crawler, job, urls, purposes))
         return _decisions(body, urls)
 
     async def decide_stream(
-        self, crawler: str, job: str, urls: Sequence[str], deliver: Deliver
+        self,
+        crawler: str,
+        job: str,
+        urls: Sequence[str],
+        deliver: Deliver,
+        *,
+        purposes: Sequence[str] = (),
     ) -> None:
         """POST /v1/decisions for a stream of answers (``Accept: application/x-ndjson``):
         ``deliver(index, decision)`` as each arrives, origin by origin, so a slow robots.txt
@@ -267,7 +294,7 @@ class HttpOptOutClient:
         read as :meth:`decide` reads it. Raises :class:`ServiceError` when the answer ends
         before every URL has its decision (those delivered stand) or is malformed.
         """
-        payload = {"crawler": crawler, "job": job, "urls": list(urls)}
+        payload = _decision_request(crawler, job, urls, purposes)
         delivered: set[int] = set()
         try:
             async with self._client.stream(
@@ -318,6 +345,8 @@ class HttpOptOutClient:
                     "length": o.length,
                     "sha256": o.sha256,
                     "head_html": o.head_html,
+                    **({"redirect_urls": list(o.redirect_urls)} if o.redirect_urls else {}),
+                    **({"metadata": o.metadata} if o.metadata is not None else {}),
                 }
                 for o in observations
             ]

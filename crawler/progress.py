@@ -59,7 +59,9 @@ def snapshot(stats: Mapping[str, Any], slots: Mapping[str, Any]) -> Progress:
     kept = refused = 0
     for key, value in stats.items():
         parts = key.split("/")
-        if len(parts) != 3 or parts[0] != "compliance" or not isinstance(value, int):
+        # compliance/<decision> counts requests once (compliance/<decision>/<reason> counts
+        # every reason, several per request).
+        if len(parts) != 2 or parts[0] != "compliance" or not isinstance(value, int):
             continue
         if parts[1] == "keep":
             kept += value

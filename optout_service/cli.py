@@ -265,6 +265,23 @@ def export(
     typer.echo(f"{count} records", err=True)
 
 
+@app.command()
+def signals(
+    write: Annotated[
+        Path | None, typer.Option(help="write the table to this file instead of stdout")
+    ] = None,
+) -> None:
+    """Print the table of every signal read, with its reason codes (docs/signals.md)."""
+    from optout_service.checks.catalogue import render
+
+    text = render()
+    if write is None:
+        typer.echo(text, nl=False)
+    else:
+        write.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {write}")
+
+
 def main() -> None:
     app()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -43,6 +43,20 @@ class DecisionsRead(BaseModel):
     decisions: list[DecisionRead]
 
 
+class AssetMetadata(BaseModel):
+    """Embedded metadata the crawler extracted from a non-HTML asset (never the asset)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    format: Line | None = Field(default=None, max_length=32)
+    xmp: Text | None = Field(default=None, max_length=256 * 1024)
+    package_opf: Text | None = Field(default=None, max_length=256 * 1024)
+    c2pa: list[dict[str, Any]] = Field(default_factory=list, max_length=64)
+    errors: list[Annotated[Text, Field(max_length=500)]] = Field(
+        default_factory=list, max_length=16
+    )
+
+
 class ObservationCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -57,6 +71,12 @@ class ObservationCreate(BaseModel):
     length: int = Field(ge=0, le=_MAX_BIGINT)  # stored in a BIGINT column
     sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
     head_html: Text | None = Field(default=None, max_length=256 * 1024)
+    # Added fields: the URLs the request was redirected through before ``final_url`` (first one
+    # first), and what the crawler extracted from a non-HTML asset.
+    redirect_urls: list[Annotated[Line, Field(max_length=8192)]] = Field(
+        default_factory=list, max_length=20
+    )
+    metadata: AssetMetadata | None = None
 
 
 class ObservationsCreate(BaseModel):
@@ -129,3 +149,85 @@ class RobotsInfo(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
+
+
+# The public self-check of every signal (DESIGN.md, POST /v1/signals/evaluate) ----------------
+_MAX_DOCUMENT_CHARS = 2 * 1024 * 1024
+
+
+class GivenFile(BaseModel):
+    """A document as a fetch would have found it: a status and, for a 2xx, a body."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: int = Field(default=200, ge=100, le=999)
+    body: Text | None = Field(default=None, max_length=_MAX_DOCUMENT_CHARS)
+
+
+class SignalOptions(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    respect_noindex: bool = False
+
+
+class SignalsEvaluate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    url: Line = Field(min_length=1, max_length=8192)
+    user_agent: Line | None = Field(default=None, max_length=500)
+    headers: (
+        dict[Annotated[Line, Field(max_length=256)], HeaderValue]
+        | list[tuple[Annotated[Line, Field(max_length=256)], HeaderValue]]
+        | None
+    ) = Field(default=None, max_length=500)
+    body: Text | None = Field(default=None, max_length=_MAX_DOCUMENT_CHARS)
+    files: (
+        dict[Annotated[Line, Field(max_length=8192)], Text | GivenFile | None] | None
+    ) = Field(default=None, max_length=16)
+    package_opf: Text | None = Field(default=None, max_length=512 * 1024)
+    xmp: Text | None = Field(default=None, max_length=512 * 1024)
+    options: SignalOptions | None = None
+    purposes: list[Annotated[str, Field(max_length=32)]] | None = Field(
+        default=None, max_length=8
+    )
+    status: int | None = Field(default=None, ge=100, le=999)
+    final_url: Line | None = Field(default=None, max_length=8192)
+
+
+class TdmRead(BaseModel):
+    reservation: Literal[0, 1] | None
+    policy: str | None
+
+
+class PurposeRead(BaseModel):
+    reserved: bool
+    state: Literal["reserved", "allowed", "unknown"]
+    reasons: list[str]
+
+
+class CrawlRead(BaseModel):
+    allowed: bool
+    reason: str
+
+
+class FindingRead(BaseModel):
+    check: str
+    reason: str
+    reserves: list[str]
+    allows: list[str]
+    license: str | None
+    detail: str | None
+
+
+class SignalsEvaluation(BaseModel):
+    reserved: bool
+    reasons: list[str]
+    tdm: TdmRead
+    by_purpose: dict[str, PurposeRead]
+    licenses: list[str]
+    crawl: CrawlRead | None = None
+    purposes: list[str] = Field(description="the purposes the answer was read for")
+    product_token: str = Field(description="the product token the user agent was read as")
+    findings: list[FindingRead] = Field(
+        default_factory=list, description="every statement read, check by check"
+    )

@@ -8,13 +8,13 @@ import httpx
 from anyio import to_thread
 
 from optout_service.checks import DOCUMENT_KINDS, asset_checks, load_object, site_checks
-from optout_service.checks.base import AssetCheck
 from optout_service.config import ApiKey, Settings
 from optout_service.db import Database
 from optout_service.decisions import DecisionEngine
 from optout_service.fetcher import PolicyFetcher
 from optout_service.log_writer import LogWriter
 from optout_service.metrics import Metrics
+from optout_service.observations import ObservationEngine
 from optout_service.policy_store import DocumentKind, PolicyStore
 from optout_service.repository import DecisionLog, RecentDecisions, Repository
 from piracy_lists import PiracyMatcher, bundled_lists, load_list
@@ -30,7 +30,7 @@ class Services:
     fetcher: PolicyFetcher
     store: PolicyStore
     engine: DecisionEngine
-    asset_checks: list[AssetCheck]
+    observer: ObservationEngine
     piracy: PiracyMatcher
     metrics: Metrics
     api_keys: dict[str, ApiKey]  # by sha256 of the key
@@ -75,7 +75,7 @@ class Services:
             fetcher=fetcher,
             store=store,
             engine=DecisionEngine(piracy, store, site_checks(settings)),
-            asset_checks=asset_checks(settings),
+            observer=ObservationEngine(store, asset_checks(settings)),
             piracy=piracy,
             metrics=metrics,
             api_keys={key.digest(): key for key in settings.auth.api_keys},

@@ -104,6 +104,10 @@ class ComplianceMiddleware:
         assert crawler.stats is not None
         self.stats = crawler.stats
         self.token: str = settings.get("COMPLIANCE_CRAWLER_TOKEN") or "ExampleBot"
+        # What the data is for (train-ai, ai-input, search); empty: the service's setting.
+        self.purposes: tuple[str, ...] = tuple(
+            p.strip() for p in settings.getlist("COMPLIANCE_PURPOSES") if p.strip()
+        )
         self.job: str = settings.get("COMPLIANCE_JOB") or f"job-{uuid.uuid4().hex[:12]}"
         self.head_max_bytes = settings.getint("COMPLIANCE_HEAD_MAX_BYTES", 65536)
         self.log_export: str = settings.get("COMPLIANCE_LOG_EXPORT") or ""
@@ -214,7 +218,7 @@ class ComplianceMiddleware:
             while slot.queue:
                 request, queued = slot.queue.popleft()
                 dropped += 1
-                self.stats.inc_value(f"compliance/{DROPPED}/{CrawlerReason.CRAWL_CLOSING.value}")
+                self._count(DROPPED, (CrawlerReason.CRAWL_CLOSING.value,))
                 logger.debug("dropped %s: the spider is closing", request.url)
                 queued.errback(IgnoreRequest(f"{DROPPED} ({CrawlerReason.CRAWL_CLOSING.value})"))
         return dropped
@@ -263,7 +267,7 @@ class ComplianceMiddleware:
     async def _send_decisions(self, urls: Sequence[str], deliver: Deliver) -> None:
         client = await self._get_client()
         self.stats.inc_value("compliance/service_calls/decisions")
-        await client.decide_stream(self.token, self.job, urls, deliver)
+        await client.decide_stream(self.token, self.job, urls, deliver, purposes=self.purposes)
 
     async def _send_observations(
         self, observations: Sequence[Observation]
@@ -306,7 +310,7 @@ class ComplianceMiddleware:
             self._refuse("deny", CrawlerReason.SERVICE_UNAVAILABLE, request, repr(exc))
         finally:
             self._return_slot(lent)
-        self.stats.inc_value(f"compliance/{decision.decision}/{decision.reasons[0]}")
+        self._count(decision.decision, decision.reasons)
         if decision.decision != "allow":
             logger.debug("deny %s: %s", request.url, ", ".join(decision.reasons))
             raise IgnoreRequest(f"denied by the opt-out service: {', '.join(decision.reasons)}")
@@ -429,7 +433,7 @@ class ComplianceMiddleware:
             self._refuse("discard", CrawlerReason.SERVICE_UNAVAILABLE, request, repr(exc))
         finally:
             self._return_slot(lent)
-        self.stats.inc_value(f"compliance/{result.outcome}/{result.reasons[0]}")
+        self._count(result.outcome, result.reasons)
         if result.outcome != "keep":
             logger.debug("discard %s: %s", request.url, ", ".join(result.reasons))
             raise IgnoreRequest(f"discarded by the opt-out service: {', '.join(result.reasons)}")
@@ -454,6 +458,9 @@ class ComplianceMiddleware:
             length=len(response.body),
             sha256=hashlib.sha256(response.body).hexdigest(),
             head_html=self._head(response, ctype),
+            # Scrapy's redirect middleware keeps the hops in the request's meta: a page reached
+            # through a redirect to a login is told apart from one linked directly.
+            redirect_urls=tuple(str(u) for u in request.meta.get("redirect_urls", ())[-20:]),
         )
 
     def _head(self, response: Response, content_type: str | None) -> str | None:
@@ -470,6 +477,13 @@ class ComplianceMiddleware:
             return head.decode("utf-8", errors="replace")
 
     # outcomes -----------------------------------------------------------------------------
+    def _count(self, decision: str, reasons: Sequence[str]) -> None:
+        """``compliance/<decision>`` once per request, and ``compliance/<decision>/<reason>``
+        for every reason the answer gave (a deny for two reservations counts under both)."""
+        self.stats.inc_value(f"compliance/{decision}")
+        for reason in reasons:
+            self.stats.inc_value(f"compliance/{decision}/{reason}")
+
     def _refuse(
         self,
         decision: str,
@@ -478,7 +492,7 @@ class ComplianceMiddleware:
         detail: str = "",
         status: int | None = None,
     ) -> NoReturn:
-        self.stats.inc_value(f"compliance/{decision}/{reason.value}")
+        self._count(decision, (reason.value,))
         if reason is CrawlerReason.SERVICE_UNAVAILABLE:
             self.stats.set_value(keys.SERVICE_UNAVAILABLE_DETAIL, detail)
         elif reason is CrawlerReason.SERVICE_REJECTED:

@@ -23,16 +23,32 @@ if TYPE_CHECKING:
 # The parser's module states the kind's fail-closed rule.
 DOCUMENT_KINDS: dict[str, tuple[str | None, str]] = {
     "robots_txt": ("/robots.txt", "optout_service.policy.robots:RobotsRules"),
+    "tdmrep": ("/.well-known/tdmrep.json", "optout_service.checks.tdmrep:parse_tdmrep"),
+    "ai_txt": ("/ai.txt", "optout_service.checks.ai_txt:parse_ai_txt"),
+    "rsl": (None, "optout_service.checks.rsl:parse_rsl"),  # licences named by robots.txt, Link
 }
 
 # Before the fetch, in this order (after the piracy list).
 SITE_CHECKS: tuple[str, ...] = (
     "optout_service.checks.registry:RegistryCheck",  # reservations of verified rights holders
     "optout_service.checks.robots:RobotsCheck",  # RFC 9309
+    "optout_service.checks.aipref:ContentUsageCheck",  # IETF AIPREF, robots.txt Content-Usage
+    "optout_service.checks.content_signal:ContentSignalCheck",  # robots.txt Content-Signal
+    "optout_service.checks.tdmrep:TdmRepSiteCheck",  # W3C TDMRep /.well-known/tdmrep.json
+    "optout_service.checks.ai_txt:AiTxtCheck",  # Spawning ai.txt
+    "optout_service.checks.rsl:RslSiteCheck",  # RSL licences named by robots.txt License:
+    "optout_service.checks.ai_crawlers:AiCrawlersCheck",  # groups shutting out AI crawlers
 )
 
 # After the fetch, in this order.
-ASSET_CHECKS: tuple[str, ...] = ()
+ASSET_CHECKS: tuple[str, ...] = (
+    "optout_service.checks.access:AccessCheck",  # 401/402/403, login walls, paywall markup
+    "optout_service.checks.tdmrep:TdmRepAssetCheck",  # tdm-reservation header and meta
+    "optout_service.checks.robots_tags:RobotsTagsCheck",  # X-Robots-Tag, robots meta noai
+    "optout_service.checks.aipref:ContentUsageHeaderCheck",  # Content-Usage response header
+    "optout_service.checks.rsl:RslAssetCheck",  # Link: rel="license" to an RSL licence
+    "optout_service.checks.embedded:EmbeddedMetadataCheck",  # XMP, EPUB, IPTC PLUS, C2PA
+)
 
 
 def load_object(path: str) -> Any:

@@ -10,9 +10,15 @@ from fastapi.exceptions import RequestValidationError
 
 from optout_service import errors
 from optout_service.api.deps import CrawlKey, ServicesDep
-from optout_service.policy.observation import evaluate_observation
+from optout_service.checks.base import Asset, EmbeddedMetadata
+from optout_service.purposes import Purpose, parse_purposes
 from optout_service.repository import DecisionRef, ObservationEntry, new_ids
-from optout_service.schemas import ObservationResultRead, ObservationsCreate, ObservationsRead
+from optout_service.schemas import (
+    ObservationCreate,
+    ObservationResultRead,
+    ObservationsCreate,
+    ObservationsRead,
+)
 
 router = APIRouter(prefix="/v1", tags=["observations"])
 
@@ -54,18 +60,18 @@ async def create_observations(
         # Nothing of the batch is logged.
         raise RequestValidationError(problems)
 
+    settings = services.settings
+    default_purposes = parse_purposes(settings.crawler.purposes)
+    assets = [
+        _asset(obs, decisions[obs.decision_id], default_purposes, settings.checks.respect_noindex)
+        for obs in body.observations
+    ]
+    verdicts = await services.observer.evaluate(assets)
     rows: list[ObservationEntry] = []
-    for observation_id, obs in zip(
-        new_ids(len(body.observations)), body.observations, strict=True
+    for observation_id, obs, verdict in zip(
+        new_ids(len(body.observations)), body.observations, verdicts, strict=True
     ):
         decision = decisions[obs.decision_id]
-        verdict = evaluate_observation(
-            status=obs.status,
-            headers=obs.headers,
-            content_type=obs.content_type,
-            head_html=obs.head_html,
-            token=decision.crawler,
-        )
         rows.append(
             ObservationEntry(
                 observation_id,
@@ -81,11 +87,13 @@ async def create_observations(
                 verdict.outcome,
                 verdict.reasons,
                 obs.headers,
+                obs.metadata.model_dump(exclude_defaults=True) if obs.metadata else None,
             )
         )
     await services.log.add_observations(rows, api_key=key.name, created_at=datetime.now(UTC))
     for row in rows:
-        services.metrics.observations.labels(row.outcome, row.reasons[0]).inc()
+        for reason in row.reasons:
+            services.metrics.observations.labels(row.outcome, reason).inc()
     return ObservationsRead(
         results=[
             ObservationResultRead(
@@ -93,4 +101,39 @@ async def create_observations(
             )
             for r in rows
         ]
+    )
+
+
+def _asset(
+    obs: ObservationCreate,
+    decision: DecisionRef,
+    default_purposes: tuple[Purpose, ...],
+    respect_noindex: bool,
+) -> Asset:
+    """What the asset checks read of one observation, for the purposes of its decision."""
+    try:
+        purposes = parse_purposes(decision.purposes) if decision.purposes else default_purposes
+    except ValueError:  # a purpose this version does not know: the configured ones
+        purposes = default_purposes
+    metadata = None
+    if obs.metadata is not None:
+        metadata = EmbeddedMetadata(
+            xmp=obs.metadata.xmp,
+            package_opf=obs.metadata.package_opf,
+            c2pa=obs.metadata.c2pa,
+            format=obs.metadata.format,
+            errors=obs.metadata.errors,
+        )
+    return Asset(
+        url=obs.url,
+        final_url=obs.final_url,
+        status=obs.status,
+        headers=obs.headers,
+        content_type=obs.content_type,
+        html=obs.head_html,
+        token=decision.crawler,
+        purposes=frozenset(purposes),
+        redirects=tuple(obs.redirect_urls),
+        metadata=metadata,
+        respect_noindex=respect_noindex,
     )

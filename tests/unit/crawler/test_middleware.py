@@ -36,6 +36,7 @@ class FakeClient:
 
     def __init__(self, *, fail: int = 0, reject: bool = False, delay: float | None = None) -> None:
         self.decide_calls: list[list[str]] = []
+        self.purposes: list[tuple[str, ...]] = []
         self.observed: list[Observation] = []
         self.fail = fail
         self.reject = reject
@@ -43,8 +44,11 @@ class FakeClient:
         self.exported: list[tuple[str, Path]] = []
         self.closed = False
 
-    async def decide(self, crawler: str, job: str, urls: Sequence[str]) -> list[Decision]:
+    async def decide(
+        self, crawler: str, job: str, urls: Sequence[str], *, purposes: Sequence[str] = ()
+    ) -> list[Decision]:
         self.decide_calls.append(list(urls))
+        self.purposes.append(tuple(purposes))
         await asyncio.sleep(0.01)  # the policy is not known yet when the others arrive
         if self.reject:
             raise ServiceRejected(401, "unknown API key")
@@ -59,9 +63,17 @@ class FakeClient:
         ]
 
     async def decide_stream(
-        self, crawler: str, job: str, urls: Sequence[str], deliver: Deliver
+        self,
+        crawler: str,
+        job: str,
+        urls: Sequence[str],
+        deliver: Deliver,
+        *,
+        purposes: Sequence[str] = (),
     ) -> None:
-        for index, decision in enumerate(await self.decide(crawler, job, urls)):
+        for index, decision in enumerate(
+            await self.decide(crawler, job, urls, purposes=purposes)
+        ):
             deliver(index, decision)
 
     async def observe(self, observations: Sequence[Observation]) -> list[ObservationResult]:
@@ -291,7 +303,9 @@ def test_crawler_built_with_the_addon_has_the_middleware_and_no_robots_middlewar
 
 async def test_an_unexpected_client_failure_is_refused_and_counted() -> None:
     class Broken(FakeClient):
-        async def decide(self, crawler: str, job: str, urls: Sequence[str]) -> list[Decision]:
+        async def decide(
+            self, crawler: str, job: str, urls: Sequence[str], *, purposes: Sequence[str] = ()
+        ) -> list[Decision]:
             raise KeyError("bug")
 
     mw = build(Broken())
@@ -598,9 +612,15 @@ class SlowOrigin(FakeClient):
         self.release = asyncio.Event()
 
     async def decide_stream(
-        self, crawler: str, job: str, urls: Sequence[str], deliver: Deliver
+        self,
+        crawler: str,
+        job: str,
+        urls: Sequence[str],
+        deliver: Deliver,
+        *,
+        purposes: Sequence[str] = (),
     ) -> None:
-        decisions = list(enumerate(await self.decide(crawler, job, urls)))
+        decisions = list(enumerate(await self.decide(crawler, job, urls, purposes=purposes)))
         for index, decision in decisions:
             if "slow.test" not in decision.url:
                 deliver(index, decision)
@@ -623,3 +643,44 @@ async def test_a_slow_origin_holds_up_only_its_own_requests() -> None:
     client.release.set()
     assert await asyncio.gather(*slow) == ["allow"] * 3
     assert len(client.decide_calls) == 1  # one call for all six
+
+
+async def test_the_crawls_purposes_go_with_every_decision_request() -> None:
+    client = FakeClient()
+    mw = build(client, COMPLIANCE_PURPOSES="train-ai, search")
+    await decide(mw, "http://h.test/public/1")
+    assert client.purposes == [("train-ai", "search")]
+    quiet = FakeClient()
+    await decide(build(quiet), "http://h.test/public/1")
+    assert quiet.purposes == [()]  # none set: the service's configured purposes
+
+
+async def test_every_reason_is_counted_and_each_request_once() -> None:
+    class TwoReasons(FakeClient):
+        async def decide(
+            self, crawler: str, job: str, urls: Sequence[str], *, purposes: Sequence[str] = ()
+        ) -> list[Decision]:
+            return [
+                Decision(f"d-{u}", u, "deny", ("tdmrep.reserved", "ai_txt.disallowed"), None)
+                for u in urls
+            ]
+
+    mw = build(TwoReasons())
+    assert await decide(mw, "http://h.test/a") == "deny"
+    assert await decide(mw, "http://h.test/b") == "deny"
+    s = stats(mw)
+    assert s["compliance/deny"] == 2
+    assert s["compliance/deny/tdmrep.reserved"] == 2
+    assert s["compliance/deny/ai_txt.disallowed"] == 2
+
+
+async def test_an_observation_names_the_redirects_it_came_through() -> None:
+    client = FakeClient()
+    mw = build(client)
+    request = Request(
+        "http://h.test/login",
+        meta={"redirect_urls": ["http://h.test/article"], "compliance_decision_id": "x"},
+    )
+    await mw.process_request(request)
+    await mw.process_response(request, HtmlResponse(request.url, body=b"<html></html>"))
+    assert client.observed[-1].redirect_urls == ("http://h.test/article",)

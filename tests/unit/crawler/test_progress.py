@@ -25,11 +25,20 @@ from crawler.progress import (
 STATS: dict[str, Any] = {
     "compliance/requests": 40,
     "compliance/responses": 12,
+    # compliance/<decision> counts requests; compliance/<decision>/<reason> counts reasons
+    # (a discard for two reservations counts under both: the sums differ).
+    "compliance/allow": 30,
     "compliance/allow/robots.allowed": 30,
+    "compliance/deny": 4,
     "compliance/deny/robots.disallowed": 4,
+    "compliance/keep": 10,
     "compliance/keep/content.unreserved": 10,
+    "compliance/discard": 2,
     "compliance/discard/tdmrep.reserved": 2,
+    "compliance/discard/meta.noai": 1,
+    "compliance/skipped": 3,
     "compliance/skipped/crawl_delay.too_long": 3,
+    "compliance/dropped": 1,
     "compliance/dropped/crawl.closing": 1,
     "compliance/skipped_hosts": {"day.test": {"crawl_delay": 86400.0, "requests": 3}},
 }

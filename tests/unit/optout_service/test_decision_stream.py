@@ -68,6 +68,8 @@ async def test_a_slow_robots_txt_holds_up_only_its_own_origins_lines(tmp_path: P
         fetched.append(str(request.url))
         if request.url.host == "slow.example":
             await release.wait()
+        if request.url.path != "/robots.txt":
+            return httpx.Response(404)  # no tdmrep.json, no ai.txt
         return httpx.Response(200, text="User-agent: *\nDisallow: /private/\n")
 
     app = create_app(make_settings(tmp_path), fetch_transport=httpx.MockTransport(web))
