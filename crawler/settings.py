@@ -37,6 +37,11 @@ COMPLIANCE_EMBEDDED_DATABASE_URL = "sqlite:///var/optout.sqlite3"
 # crawl, also when the crawl's process is killed (crawler/embedded.py).
 COMPLIANCE_EMBEDDED_MODE = "process"
 
+# Read the reservations embedded in non-HTML responses (PDF XMP, EPUB package documents, image
+# XMP and C2PA / CAWG training-mining assertions; crawler/metadata.py, in a worker thread) and
+# send them, never the asset, with the observation. Off: such assets are judged by their headers.
+COMPLIANCE_EMBEDDED_METADATA = True
+
 # Nested overrides of the embedded service's settings, e.g.
 # {"fetch": {"allow_private_networks": True}, "piracy": {"lists": ["my-list.toml"]}}.
 COMPLIANCE_EMBEDDED_SETTINGS: dict[str, Any] = {}
@@ -69,6 +74,11 @@ COMPLIANCE_LOG_EXPORT = ""
 # corpus has delays of minutes to a day, which would leave a crawl idling on a few hosts to the
 # end of its time budget. 0 switches the limit off.
 COMPLIANCE_MAX_CRAWL_DELAY = 60.0
+
+# What the data is for, sent with every decision request: any of "train-ai", "ai-input",
+# "search" (a list, or a comma-separated string). Empty: the service's configured purposes
+# (OPTOUT_CRAWLER__PURPOSES, train-ai by default). Reservations are read for these purposes.
+COMPLIANCE_PURPOSES: list[str] = []
 
 # Directory and format ("warc" or "jsonl") of the kept responses written by OutputPipeline.
 COMPLIANCE_OUTPUT_DIR = "out"

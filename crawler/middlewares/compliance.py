@@ -17,6 +17,7 @@ instead of being fetched one delay after another before the spider may close.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import hashlib
 import logging
@@ -34,6 +35,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler import stats as keys
+from crawler.metadata import extract_metadata
 from crawler.batching import Batcher
 from crawler.optout_client import (
     Decision,
@@ -110,6 +112,9 @@ class ComplianceMiddleware:
         )
         self.job: str = settings.get("COMPLIANCE_JOB") or f"job-{uuid.uuid4().hex[:12]}"
         self.head_max_bytes = settings.getint("COMPLIANCE_HEAD_MAX_BYTES", 65536)
+        # Send the reservations embedded in PDFs, EPUBs and images (XMP, package document,
+        # C2PA) with their observations.
+        self.read_metadata = settings.getbool("COMPLIANCE_EMBEDDED_METADATA", True)
         self.log_export: str = settings.get("COMPLIANCE_LOG_EXPORT") or ""
         # 0 (or less) switches the limit off.
         self.max_crawl_delay = settings.getfloat("COMPLIANCE_MAX_CRAWL_DELAY", 60.0)
@@ -421,9 +426,15 @@ class ComplianceMiddleware:
             self._refuse("discard", CrawlerReason.DECISION_MISSING, request)
         lent = self._lend_slot()
         try:
-            result = await self._observations.submit(
-                self._observation(decision_id, request, response)
-            )
+            observation = self._observation(decision_id, request, response)
+            if self.read_metadata and observation.head_html is None and response.body:
+                # PDF, EPUB, images: parsing is CPU work, off the reactor's thread.
+                extract = await asyncio.to_thread(
+                    extract_metadata, response.body, observation.content_type, response.url
+                )
+                if extract is not None:
+                    observation = dataclasses.replace(observation, metadata=extract)
+            result = await self._observations.submit(observation)
         except ServiceRejected as exc:
             self._refuse("discard", CrawlerReason.SERVICE_REJECTED, request, str(exc), exc.status)
         except ServiceError as exc:

@@ -684,3 +684,33 @@ async def test_an_observation_names_the_redirects_it_came_through() -> None:
     await mw.process_request(request)
     await mw.process_response(request, HtmlResponse(request.url, body=b"<html></html>"))
     assert client.observed[-1].redirect_urls == ("http://h.test/article",)
+
+
+async def test_a_pdfs_embedded_reservation_goes_with_its_observation() -> None:
+    from tests.support.assets import pdf_with_xmp, tdm_xmp
+
+    client = FakeClient()
+    mw = build(client)
+    request = Request("http://h.test/report.pdf", meta={"compliance_decision_id": "x"})
+    await mw.process_request(request)
+    body = pdf_with_xmp(tdm_xmp("1"))
+    response = Response(request.url, body=body, headers={"Content-Type": "application/pdf"})
+    await mw.process_response(request, response)
+    metadata = client.observed[-1].metadata
+    assert metadata is not None and metadata["format"] == "pdf"
+    assert "tdm:reservation" in str(metadata["xmp"])
+    assert client.observed[-1].head_html is None
+
+
+async def test_embedded_metadata_can_be_switched_off() -> None:
+    from tests.support.assets import pdf_with_xmp, tdm_xmp
+
+    client = FakeClient()
+    mw = build(client, COMPLIANCE_EMBEDDED_METADATA=False)
+    request = Request("http://h.test/report.pdf", meta={"compliance_decision_id": "x"})
+    await mw.process_request(request)
+    response = Response(
+        request.url, body=pdf_with_xmp(tdm_xmp("1")), headers={"Content-Type": "application/pdf"}
+    )
+    await mw.process_response(request, response)
+    assert client.observed[-1].metadata is None
