@@ -35,8 +35,8 @@ from scrapy.http import Response, TextResponse
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler import stats as keys
-from crawler.metadata import extract_metadata
 from crawler.batching import Batcher
+from crawler.metadata import extract_metadata
 from crawler.optout_client import (
     Decision,
     Deliver,
