@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from crawler.demo.process import DemoWebProcess, read_access_log
+from crawler.demo.signals import SIGNAL_HOSTS
 from crawler.demo.sites import (
     DEMO_SEEDS,
     DEMO_TOKEN,
@@ -18,6 +19,8 @@ from crawler.demo.sites import (
     PUBLISHER_HOST,
     UNREACHABLE_HOST,
 )
+
+_WHEN = {"before": "refused before the fetch", "after": "fetched, then discarded"}
 
 SITUATIONS = (
     (ORDINARY_HOST, "ordinary site with Crawl-delay: 0.5: every page fetched and kept"),
@@ -32,6 +35,13 @@ SITUATIONS = (
     (
         PUBLISHER_HOST,
         "tdm-reservation, X-Robots-Tag: noai, 402 and 401 pages: fetched, then discarded",
+    ),
+    *(
+        (
+            host,
+            f"{what}: {reason} ({_WHEN[when]})",
+        )
+        for host, (reason, when, what) in SIGNAL_HOSTS.items()
     ),
 )
 
@@ -56,7 +66,7 @@ def main() -> None:
             os.environ.pop(name, None)
         console.print(f"[bold]Demo web[/] on {web.url} (also the HTTP proxy of the crawl):")
         for host, situation in SITUATIONS:
-            console.print(f"  {host:28} {situation}")
+            console.print(f"  {host:30} {situation}")
         console.print()
         result = run_crawl(
             CrawlConfig(

@@ -119,6 +119,8 @@ def _ordinary() -> Site:
             "A small local paper covering the harbour, its boats and its people since 1921.",
         ),
     }
+    from crawler.demo.signals import SIGNAL_HOSTS
+
     elsewhere = [
         f"http://{host}/"
         for host in (
@@ -128,6 +130,7 @@ def _ordinary() -> Site:
             PIRACY_HOST,
             PIRACY_SUBDOMAIN_HOST,
             PUBLISHER_HOST,
+            *SIGNAL_HOSTS,
         )
     ]
     urls = "".join(
@@ -318,7 +321,9 @@ def demo_sites() -> dict[str, Site]:
         _piracy(PIRACY_SUBDOMAIN_HOST),
         _publisher(),
     ]
-    return {site.host: site for site in sites}
+    from crawler.demo.signals import signal_sites  # one host per opt-out signal
+
+    return {site.host: site for site in sites} | signal_sites()
 
 
 def generated_sites(

@@ -115,8 +115,16 @@ def run_crawl(
 
 
 def page_requests(records: Sequence[AccessRecord], host: str) -> list[AccessRecord]:
-    """Requests the crawler made to a host (robots.txt fetches are the service's)."""
-    return [r for r in records if r.host == host and r.path != "/robots.txt"]
+    """Requests the crawler made to a host (the policy documents are the service's fetches:
+    robots.txt, tdmrep.json, ai.txt, licences, all sent with the fetcher's user agent)."""
+    return [r for r in records if r.host == host and not _service_fetch(r)]
+
+
+POLICY_PATHS = frozenset({"/robots.txt", "/.well-known/tdmrep.json", "/ai.txt"})
+
+
+def _service_fetch(record: AccessRecord) -> bool:
+    return record.path in POLICY_PATHS or (record.ua or "").endswith("fetcher)")
 
 
 def free_port() -> int:

@@ -697,7 +697,8 @@ async def test_a_pdfs_embedded_reservation_goes_with_its_observation() -> None:
     response = Response(request.url, body=body, headers={"Content-Type": "application/pdf"})
     await mw.process_response(request, response)
     metadata = client.observed[-1].metadata
-    assert metadata is not None and metadata["format"] == "pdf"
+    assert metadata is not None
+    assert metadata["format"] == "pdf"
     assert "tdm:reservation" in str(metadata["xmp"])
     assert client.observed[-1].head_html is None
 
