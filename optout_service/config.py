@@ -93,6 +93,10 @@ class FetchSettings(BaseModel):
 
 
 class RobotsSettings(BaseModel):
+    # The body cap of robots.txt (and of the other documents read with its syntax): far above
+    # RFC 9309's 500 KiB floor, so that the rules of a long file are all read. A longer file is
+    # read up to the cap and counted (optout_policy_documents_truncated_total).
+    max_bytes: int = Field(default=8 * 1024 * 1024, ge=500 * 1024)
     cache_seconds: float = Field(default=_MAX_ROBOTS_CACHE_SECONDS, gt=0)
     # A failed fetch (5xx, network) is itself cached briefly so a dead origin is not hammered;
     # the origin stays fully disallowed meanwhile.

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from optout_service.outcomes import FetchOutcome
+
 
 class Metrics:
+    def count_policy_fetch(self, kind: str, outcome: FetchOutcome, truncated: bool) -> None:
+        self.policy_fetches.labels(kind, outcome.value).inc()
+        if truncated:
+            self.policy_truncated.labels(kind).inc()
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.decisions = Counter(
@@ -24,6 +31,13 @@ class Metrics:
             "optout_policy_fetches",
             "Policy documents fetched, by kind and outcome",
             ["kind", "outcome"],
+            registry=self.registry,
+        )
+        self.policy_truncated = Counter(
+            "optout_policy_documents_truncated",
+            "Policy documents longer than their cap (robots.max_bytes, fetch.max_bytes): "
+            "only the part up to the cap was read",
+            ["kind"],
             registry=self.registry,
         )
         self.batch_size = Histogram(

@@ -134,7 +134,7 @@ class PolicyStore:
         kinds: Sequence[DocumentKind],
         *,
         clock: Callable[[], float] = time.monotonic,
-        on_fetch: Callable[[str, FetchOutcome], None] | None = None,
+        on_fetch: Callable[[str, FetchOutcome, bool], None] | None = None,
         never_contact: Callable[[str], bool] | None = None,
     ) -> None:
         self.kinds = {kind.name: kind for kind in kinds}
@@ -234,7 +234,7 @@ class PolicyStore:
         else:
             result = await self._fetcher.fetch(url, max_bytes=self.kinds[kind].max_bytes)
         if self._on_fetch is not None:
-            self._on_fetch(kind, result.outcome)
+            self._on_fetch(kind, result.outcome, result.truncated)
         # A document fetched by URL is recorded under the origin of its URL.
         record_origin = origin if self.kinds[kind].path is not None else _origin_of(url)
         stored = await self._log.store_policy_fetch(_record(kind, record_origin, result))

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from optout_service.validation import HeaderValue, Line, Text
 
-_TOKEN_PATTERN = r"^[A-Za-z_-]{1,100}$"
+_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"  # digits too: MJ12bot, AI2Bot, 360Spider
 _MAX_BIGINT = 2**63 - 1
 
 
@@ -104,8 +104,8 @@ class RobotsEvaluate(BaseModel):
     # A product token or a whole user-agent string, read down to the product token the crawl
     # path would match; one that names no crawler (empty, '*', a browser alone) is a 422.
     user_agent: Line = Field(max_length=500)
-    # Empty URL: the path "/".
-    url: Line = Field(max_length=8192)
+    # Empty URL: the path "/". Any scheme with a host (ftp://...), up to 64 KiB.
+    url: Line = Field(max_length=64 * 1024)
 
     @model_validator(mode="after")
     def _one_source(self) -> RobotsEvaluate:
@@ -131,7 +131,7 @@ class RobotsEvaluation(BaseModel):
     product_token: str = Field(description="the product token the user_agent was read as")
     truncated: bool = Field(
         default=False,
-        description="the body was longer than the crawler reads (fetch.max_bytes); only its "
+        description="the body was longer than the crawler reads (robots.max_bytes); only its "
         "beginning was read, as when crawling",
     )
 

@@ -60,9 +60,7 @@ class Services:
             log,
             settings.robots,
             document_kinds(settings),
-            on_fetch=lambda kind, outcome: metrics.policy_fetches.labels(
-                kind, outcome.value
-            ).inc(),
+            on_fetch=metrics.count_policy_fetch,
             never_contact=lambda host: piracy.match(host) is not None,
         )
         writer.start()
@@ -95,7 +93,7 @@ class Services:
 
 
 def document_kinds(settings: Settings) -> list[DocumentKind]:
-    robots_cap = getattr(settings.robots, "max_bytes", None)
+    robots_cap = settings.robots.max_bytes
     return [
         DocumentKind(
             name,

@@ -38,6 +38,29 @@ class NormalisedURL:
         return self.origin + "/robots.txt"
 
 
+def path_query_of(raw: str, *, max_length: int) -> str:
+    """The path and query RFC 9309 matches, of an absolute URL of any scheme with an authority
+    (``ftp://host/dir/file``: RFC 9309 2.2 applies to other URI schemes too), quoted and with an
+    empty query kept as :func:`normalise_url` does. http(s) URLs are read by that function."""
+    if len(raw) > max_length:
+        raise InvalidURL(f"URL longer than {max_length} characters")
+    if any(ord(c) < 0x20 or c == "\x7f" for c in raw):
+        raise InvalidURL("URL contains control characters")
+    raw = raw.strip()
+    try:
+        parts = urlsplit(raw)
+    except ValueError as exc:
+        raise InvalidURL(f"unparseable URL: {exc}") from exc
+    if parts.scheme.lower() in _DEFAULT_PORTS:
+        return normalise_url(raw, max_length=max_length).path_query
+    if not parts.scheme or not raw[len(parts.scheme) + 1 :].startswith("//"):
+        raise InvalidURL("give an absolute URL with a host (scheme://host/path) or a path")
+    path = quote(parts.path or "/", safe=_PATH_SAFE)
+    query = quote(parts.query, safe=_QUERY_SAFE)
+    has_query = bool(query) or "?" in raw.partition("#")[0]
+    return path + ("?" + query if has_query else "")
+
+
 def _encode_host(raw: str) -> str:
     # One host grammar for the whole product: the piracy lists' (IDNA per label, RFC limits).
     try:
@@ -51,7 +74,8 @@ def normalise_url(raw: str, *, max_length: int = 8192) -> NormalisedURL:
 
     Scheme and host are lowercased, the host is IDNA-encoded, a default port is dropped, an
     empty path becomes ``/``, the fragment is removed, and characters that must be escaped in a
-    path or query are percent-encoded as UTF-8. Existing escapes are kept as written.
+    path or query are percent-encoded as UTF-8. Existing escapes are kept as written, and so
+    is a ``?`` that starts an empty query.
     """
     if len(raw) > max_length:
         raise InvalidURL(f"URL longer than {max_length} characters")
@@ -75,6 +99,9 @@ def normalise_url(raw: str, *, max_length: int = 8192) -> NormalisedURL:
     query = quote(parts.query, safe=_QUERY_SAFE)
     netloc_host = f"[{host}]" if ":" in host else host
     netloc = netloc_host if port == _DEFAULT_PORTS[scheme] else f"{netloc_host}:{port}"
-    url = urlunsplit((scheme, netloc, path, query, ""))
-    path_query = path + ("?" + query if query else "")
+    # An empty query is kept: ``/search?`` is not ``/search`` (``Disallow: /search?`` names
+    # the first only), and urlsplit cannot tell them apart.
+    has_query = bool(query) or "?" in raw.partition("#")[0]
+    url = urlunsplit((scheme, netloc, path, query, "")) + ("?" if has_query and not query else "")
+    path_query = path + ("?" + query if has_query else "")
     return NormalisedURL(url=url, scheme=scheme, host=host, port=port, path_query=path_query)

@@ -17,9 +17,10 @@ when a group naming one of them disallows the URL, reserves the purposes of that
   check's business (they already apply to our crawler). Groups naming a token are merged and
   matched as RFC 9309 says (longest match, ``allow`` wins a tie), so ``Allow: /public/`` in a
   GPTBot group leaves ``/public/`` unreserved.
-* Tokens are matched the way the parser stores them (:func:`product_token`: the leading
-  ``[A-Za-z_-]``, lower-cased), so ``AI2Bot`` is looked for as ``ai``; the data file says for
-  each such entry whether the cut form counts (see its header).
+* Tokens are matched under both readings of a digit: whole (``User-agent: AI2Bot`` names
+  AI2Bot, as Protego reads it) and the way RFC 9309 cuts it (:func:`product_token`: the leading
+  ``[A-Za-z_-]``, so ``ai``); the data file says for each such entry whether a group naming
+  only the cut form (``User-agent: AI``) counts (see its header).
 
 The check does nothing when robots.txt was not read (4xx: no file; 5xx/unreachable: the robots
 check already refuses). It needs robots.txt parsed in full (``RobotsTxt.parse`` without a
@@ -184,9 +185,13 @@ def build_profile(robots: RobotsTxt, crawlers: AiCrawlerList) -> tuple[_RuleSet,
     for crawler in crawlers.crawlers:
         if crawler.counts:
             by_key.setdefault(crawler.key, []).append(crawler)
+        whole = crawler.token.lower()
+        if whole != crawler.key:  # a token with digits: also its whole form, as Protego reads
+            by_key.setdefault(whole, []).append(crawler)
     named: dict[str, list[Group]] = {}
     for group in robots.groups:
-        for agent in group.agents:
+        agents = group.agents if group.wide_agents is None else {*group.agents, *group.wide_agents}
+        for agent in agents:
             if agent in by_key:
                 groups = named.setdefault(agent, [])
                 if not groups or groups[-1] is not group:
@@ -202,7 +207,8 @@ def build_profile(robots: RobotsTxt, crawlers: AiCrawlerList) -> tuple[_RuleSet,
     sets = []
     for groups, found in merged.values():
         rules = tuple(rule for group in groups for rule in group.rules)
-        sets.append(_RuleSet(tuple(found), AgentRules(rules, None, None, len(groups))))
+        unique = tuple(dict.fromkeys(found))  # a crawler named in its whole and cut forms
+        sets.append(_RuleSet(unique, AgentRules(rules, None, None, len(groups))))
     return tuple(sets)
 
 
@@ -286,8 +292,6 @@ def _detail(hits: list[tuple[AiCrawler, Rule]], version: str) -> str:
     by_rule: dict[int, tuple[Rule, list[str]]] = {}
     for crawler, rule in hits:
         name = f"{crawler.token} ({crawler.purpose})"
-        if crawler.cut:
-            name = f"{crawler.token} (named as {crawler.key!r}, {crawler.purpose})"
         by_rule.setdefault(id(rule), (rule, []))[1].append(name)
     parts = [
         f"{', '.join(names)}: line {rule.line}: {rule.directive}: {rule.pattern}"

@@ -73,16 +73,22 @@ _KEYS = {
     **dict.fromkeys(EXTENSION_KEYS, _EXTENSION),
 }
 
-# Characters a path may carry as they are (RFC 3986 unreserved + reserved + '%'); anything
-# else is percent-encoded before comparison.
+# Characters a normalised path carries as they are: RFC 3986 unreserved and reserved characters,
+# less '[' and ']' (RFC 3986 3.3 does not let a path carry them: a URL writes them %5B, %5D) and
+# less '*' and '$' (RFC 9309 2.2.3: a rule names a literal '*' or '$' as %2A or %24, so a URL's
+# literal ones are compared in that form). Everything else is percent-encoded before comparison.
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")  # a '%' that starts no escape: a literal
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-_SAFE = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%"
+_PLAIN = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#@!&'()+,;="
 )
-_PLAIN = _SAFE - {"%"}
+_SAFE = _PLAIN | {"%"}
 _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-")
+_DIGITS = frozenset("0123456789")
+_WIDE_TOKEN_CHARS = _TOKEN_CHARS | _DIGITS
 _TOKEN_PREFIX = re.compile(r"[A-Za-z_-]*")
+_WIDE_TOKEN_PREFIX = re.compile(r"[A-Za-z0-9_-]*")
 # At most 9 digits of requests: a longer count cannot be converted cheaply and means no limit.
 _RATE_VALUE = re.compile(r"^\s*([0-9]{1,9})\s*/\s*([0-9]+(?:\.[0-9]+)?)\s*([smhd]?)", re.IGNORECASE)
 _UNIT_SECONDS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -94,13 +100,19 @@ def _unescape(match: re.Match[str]) -> str:
 
 
 def normalise_path(value: str) -> str:
-    """The form in which paths and patterns are compared (RFC 9309 2.2.2)."""
-    if "%" not in value and _PLAIN.issuperset(value):
+    """The form in which a URL's path and query is compared (RFC 9309 2.2.2, 2.2.3).
+
+    Escapes of unreserved characters are decoded, other escapes upper-cased; a '%' that starts
+    no escape, '*', '$', '[', ']' and every character a URI cannot carry as it is are encoded
+    (as UTF-8). Two spellings of one URL that RFC 3986 and RFC 9309 call equivalent give the
+    same string; ``%2F`` and ``/`` (a reserved character and its escape) stay distinct.
+    """
+    if _PLAIN.issuperset(value):
         return value  # nothing to encode or decode: the common case, checked in C
     if "%" in value:
-        value = _ESCAPE.sub(_unescape, value)
-    if all(c in _SAFE for c in value):
-        return value
+        value = _ESCAPE.sub(_unescape, _STRAY_PERCENT.sub("%25", value))
+        if _SAFE.issuperset(value):
+            return value
     out: list[str] = []
     for char in value:
         if char in _SAFE:
@@ -110,10 +122,50 @@ def normalise_path(value: str) -> str:
     return "".join(out)
 
 
+def normalise_pattern(pattern: str) -> str:
+    """The form in which a rule's pattern is compared: :func:`normalise_path` of each literal
+    stretch, the wildcards ``*`` and a final ``$`` kept as operators (RFC 9309 2.2.3). A ``$``
+    elsewhere is a literal and becomes ``%24``, as a URL's ``$`` does."""
+    if _PLAIN.issuperset(pattern):
+        return pattern
+    anchored = pattern.endswith("$")
+    body = pattern[:-1] if anchored else pattern
+    if "*" in body:
+        body = "*".join([normalise_path(part) for part in body.split("*")])
+    else:
+        body = normalise_path(body)
+    return body + "$" if anchored else body
+
+
 def _token_prefix(value: str) -> str:
     """The leading run of product-token characters (RFC 9309 2.2.1: ``[A-Za-z_-]``), as written."""
     match = _TOKEN_PREFIX.match(value)
     return match.group() if match is not None else ""
+
+
+def _wide_prefix(value: str) -> str:
+    """The leading run of product-token characters and digits, as written: the reading of
+    parsers (Protego among them) that keep ``MJ12bot`` whole where RFC 9309 reads ``MJ``."""
+    match = _WIDE_TOKEN_PREFIX.match(value)
+    return match.group() if match is not None else ""
+
+
+def wide_product_token(value: str) -> str:
+    """:func:`product_token` with digits kept (``360Spider`` -> ``360spider``)."""
+    value = value.strip()
+    if value.startswith("*") and (len(value) == 1 or value[1] in " \t"):
+        return "*"
+    return _wide_prefix(value).lower()
+
+
+def has_digit_reading(token: str) -> bool:
+    """Whether ``token`` reads differently with digits kept: made of token characters and
+    digits, with at least one digit (``AI2Bot``, ``img2dataset``, ``360Spider``)."""
+    return (
+        bool(token)
+        and not _TOKEN_CHARS.issuperset(token)
+        and _WIDE_TOKEN_CHARS.issuperset(token)
+    )
 
 
 def product_token(value: str) -> str:
@@ -210,7 +262,7 @@ def agent_product_token(user_agent: str) -> str:
     whose first other product has no token characters (``360Spider``, ``***``): both give "".
     """
     for name in _agent_products(user_agent):
-        token = _token_prefix(name)
+        token = _wide_prefix(name)
         if token.lower() not in _GENERIC_PRODUCTS:
             return token
     return ""
@@ -294,7 +346,7 @@ def make_rule(allow: bool, pattern: str, line: int) -> Rule | None:
     the paths it named, same rank), an allow is dropped (the empty subset). Either way a path the
     whole file disallows stays disallowed.
     """
-    normalised = normalise_path(pattern)
+    normalised = normalise_pattern(pattern)
     if not normalised:
         return None
     rank = _rank(len(normalised), allow, line)
@@ -335,6 +387,9 @@ class Extension:
 @dataclass(slots=True)
 class Group:
     agents: list[str] = field(default_factory=list)
+    # The agents read with digits kept, when a line of this group reads differently so
+    # (``User-agent: MJ12bot``: ``mj`` in `agents`, ``mj12bot`` here); None when none does.
+    wide_agents: list[str] | None = None
     rules: list[Rule] = field(default_factory=list)
     crawl_delay: float | None = None
     request_rate: tuple[int, float] | None = None  # (requests, seconds)
@@ -672,9 +727,18 @@ class RobotsTxt:
                         keep = False
                         in_agents = True
                     token = product_token(value)
+                    wide = token
+                    cut = len(token)
+                    if len(value) > cut and value[cut] in _DIGITS:
+                        wide = wide_product_token(value)
+                        if group.wide_agents is None:
+                            group.wide_agents = list(group.agents)
                     if token:
                         group.agents.append(token)
                         keep = keep or wanted is None or token in wanted
+                    if group.wide_agents is not None and wide:
+                        group.wide_agents.append(wide)
+                        keep = keep or wanted is None or wide in wanted
                 elif code <= _DISALLOW:
                     if group is None:
                         continue  # rules outside any group are ignored
@@ -687,12 +751,8 @@ class RobotsTxt:
                             group.rules.append(_deny_all(number))
                         continue
                     allow = code == _ALLOW
-                    if (
-                        "*" in value
-                        or "%" in value
-                        or value[-1] == "$"
-                        or not _PLAIN.issuperset(value)
-                    ):
+                    # A value of _PLAIN characters holds no '*', '$' or '%': a plain prefix.
+                    if not _PLAIN.issuperset(value):
                         rule = make_rule(allow, value, number)
                         if rule is not None:
                             group.rules.append(rule)
@@ -728,20 +788,30 @@ class RobotsTxt:
         robots.lines = number
         robots.unknown_keys = unknown
         if wanted is not None:
-            robots.groups = [g for g in robots.groups if any(a in wanted for a in g.agents)]
+            robots.groups = [
+                g
+                for g in robots.groups
+                if any(a in wanted for a in g.agents)
+                or any(a in wanted for a in g.wide_agents or ())
+            ]
         return robots
 
-    def rules_for(self, token: str) -> AgentRules:
+    def rules_for(self, token: str, wide: bool = False) -> AgentRules:
         """The merged rules applying to ``token``, a product token matched exactly.
 
         A value that is not a valid product token (``Foo Bar``, ``Foo/1.0``) names no group,
         so only the ``*`` groups can apply to it, as in Google's reference parser (the self-check
-        reads a user-agent string with :func:`agent_product_token` first).
+        reads a user-agent string with :func:`agent_product_token` first). A token with digits
+        (``AI2Bot``) has two readings: RFC 9309's and google/robotstxt's, in which digits end
+        the token of a user-agent line (``User-agent: AI2Bot`` names ``AI``), so no line names
+        it and the ``*`` groups apply; and, with ``wide``, Protego's, which keeps the digits of
+        the line (``ai2bot``). :meth:`match` and :meth:`allowed` take the stricter answer.
         """
-        cached = self._cache.get(token)
+        key = "\x00" + token if wide else token
+        cached = self._cache.get(key)
         if cached is not None:
             return cached
-        groups = self.groups_for(token)
+        groups = self.groups_for(token, wide)
         chosen = tuple(id(g) for g in groups)
         result = self._merged.get(chosen)
         if result is None:
@@ -763,41 +833,72 @@ class RobotsTxt:
                     return result  # built for this call only: nothing is kept
                 self._merged[chosen] = result
         if len(self._cache) < MAX_CACHED_TOKENS:
-            self._cache[token] = result
+            self._cache[key] = result
         return result
 
-    def groups_for(self, token: str) -> list[Group]:
-        """The groups that apply to ``token``: those naming it, else the ``*`` groups (2.2.1)."""
-        key = token.lower() if token and all(c in _TOKEN_CHARS for c in token) else ""
-        groups = [g for g in self.groups if key in g.agents] if key else []
+    def groups_for(self, token: str, wide: bool = False) -> list[Group]:
+        """The groups that apply to ``token``: those naming it, else the ``*`` groups (2.2.1).
+
+        See :meth:`rules_for` for the two readings of a token with digits."""
+        if not token:
+            key = ""
+        elif _TOKEN_CHARS.issuperset(token) or (wide and _WIDE_TOKEN_CHARS.issuperset(token)):
+            key = token.lower()
+        else:
+            key = ""  # not a token (RFC reading: a token with digits names no group)
+        if wide and key:
+            groups = [g for g in self.groups if key in (g.wide_agents or g.agents)]
+        else:
+            groups = [g for g in self.groups if key in g.agents] if key else []
         if not groups:
             groups = [g for g in self.groups if "*" in g.agents]
         return groups
 
     def extensions_for(self, token: str, key: str) -> tuple[list[Extension], list[Extension]]:
         """Extension lines named ``key`` (lowercase): those of the groups that apply to
-        ``token``, and the file-level ones (before the first group)."""
-        in_groups = [e for g in self.groups_for(token) for e in g.extensions if e.key == key]
+        ``token`` (under both readings of a token with digits), and the file-level ones
+        (before the first group)."""
+        groups = self.groups_for(token)
+        if has_digit_reading(token):
+            groups += [g for g in self.groups_for(token, True) if g not in groups]
+        in_groups = [e for g in groups for e in g.extensions if e.key == key]
         return in_groups, [e for e in self.extensions if e.key == key]
 
     def match(self, path_query: str, token: str) -> Match:
         path = normalise_path(path_query or "/")
         if path == "/robots.txt":
             return Match(True, None)  # RFC 9309 2.2.2: always allowed
-        return self.rules_for(token).match(path)
+        found = self.rules_for(token).match(path)
+        if found.allowed and has_digit_reading(token):
+            other = self.rules_for(token, True).match(path)
+            if not other.allowed:
+                return other  # the stricter of the two readings
+        return found
 
     def allowed(self, path_query: str, token: str) -> bool:
         path = normalise_path(path_query or "/")
         if path == "/robots.txt":
             return True
         rules = self._cache.get(token)
-        return (rules if rules is not None else self.rules_for(token)).allows(path)
+        if not (rules if rules is not None else self.rules_for(token)).allows(path):
+            return False
+        return not has_digit_reading(token) or self.rules_for(token, True).allows(path)
 
     def crawl_delay(self, token: str) -> float | None:
-        return self.rules_for(token).crawl_delay
+        delay = self.rules_for(token).crawl_delay
+        if has_digit_reading(token):
+            other = self.rules_for(token, True).crawl_delay
+            if other is not None and (delay is None or other > delay):
+                delay = other
+        return delay
 
     def request_rate(self, token: str) -> tuple[int, float] | None:
-        return self.rules_for(token).request_rate
+        rate = self.rules_for(token).request_rate
+        if has_digit_reading(token):
+            other = self.rules_for(token, True).request_rate
+            if other is not None and (rate is None or other[0] / other[1] < rate[0] / rate[1]):
+                rate = other
+        return rate
 
     def estimated_bytes(self) -> int:
         """The memory this parsed file holds and may come to hold, in bytes.
@@ -817,6 +918,9 @@ class RobotsTxt:
         for group in self.groups:
             size += _GROUP_BYTES + sys.getsizeof(group.agents) + sys.getsizeof(group.rules)
             size += sum(map(sys.getsizeof, group.agents))
+            if group.wide_agents is not None:
+                size += sys.getsizeof(group.wide_agents)
+                size += sum(map(sys.getsizeof, group.wide_agents))
             rules += len(group.rules)
             for rule in group.rules:
                 size += _RULE_BYTES + sys.getsizeof(rule.pattern)

@@ -79,7 +79,7 @@ async def evaluate_signals(body: SignalsEvaluate, services: ServicesDep) -> Sign
         store.kinds,
         services.engine.checks,
         services.observer.checks,
-        settings.fetch.max_bytes,
+        settings.robots.max_bytes,
         limiter=store.parse_limiter,
     )
     combined = reading.combined

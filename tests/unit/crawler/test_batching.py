@@ -168,7 +168,6 @@ async def test_a_full_batch_goes_out_without_waiting_for_the_delay() -> None:
     assert results == [0, 1, 2, 3]
 
 
-
 async def test_a_streaming_sender_answers_each_caller_as_its_result_arrives() -> None:
     release = asyncio.Event()
 
@@ -197,9 +196,7 @@ async def test_a_stream_cut_short_is_retried_for_the_items_left_only() -> None:
         for index in range(1, len(items)):
             deliver(index, items[index] * 10)
 
-    batcher: Batcher[int, int] = Batcher(
-        stream=stream, max_batch=3, max_delay=0.001, backoff=0.001
-    )
+    batcher: Batcher[int, int] = Batcher(stream=stream, max_batch=3, max_delay=0.001, backoff=0.001)
     assert await asyncio.gather(*(batcher.submit(i) for i in (1, 2, 3))) == [10, 20, 30]
     assert calls == [[1, 2, 3], [2, 3]]
 

@@ -104,9 +104,7 @@ def test_a_wrong_api_key_exits_3_and_says_so(answer: list[CrawlResult], tmp_path
 def test_a_failed_log_export_exits_4_without_a_table(
     answer: list[CrawlResult], tmp_path: Path
 ) -> None:
-    answer.append(
-        result(tmp_path, export_error="IsADirectoryError: [Errno 21] Is a directory")
-    )
+    answer.append(result(tmp_path, export_error="IsADirectoryError: [Errno 21] Is a directory"))
     run = invoke("http://a.test/")
     assert run.exit_code == 4
     assert ExitCode.LOG_EXPORT_FAILED.value == 4

@@ -71,9 +71,7 @@ class FakeClient:
         *,
         purposes: Sequence[str] = (),
     ) -> None:
-        for index, decision in enumerate(
-            await self.decide(crawler, job, urls, purposes=purposes)
-        ):
+        for index, decision in enumerate(await self.decide(crawler, job, urls, purposes=purposes)):
             deliver(index, decision)
 
     async def observe(self, observations: Sequence[Observation]) -> list[ObservationResult]:
@@ -600,7 +598,6 @@ async def test_no_slot_is_lent_when_asked_for_none_or_the_concurrency_is_unlimit
         assert downloader.total_concurrency == total
         await mw.process_response(request, response(request.url, 200))
         assert downloader.total_concurrency == total
-
 
 
 class SlowOrigin(FakeClient):

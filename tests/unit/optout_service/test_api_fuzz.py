@@ -138,9 +138,7 @@ def test_arbitrary_bytes_never_cause_a_server_error(
 # form (not valid UTF-8), of overlong and stray bytes, besides ordinary text.
 raw_query_values = st.sampled_from(
     ["%00", "a%00b", "%ED%A0%80", "%C0%AF", "%FF%FE", "%25", "%", "_", "%1B", "9" * 30]
-) | st.text(st.characters(codec="utf-8"), max_size=30).map(
-    lambda text: quote(text, safe="")
-)
+) | st.text(st.characters(codec="utf-8"), max_size=30).map(lambda text: quote(text, safe=""))
 
 
 @settings(FUZZ, max_examples=80)

@@ -73,9 +73,7 @@ async def test_every_record_names_the_key_that_made_it(
     client: httpx.AsyncClient, site: FakeWeb
 ) -> None:
     (allowed,) = await decide(client, "job-a", "http://news.example.com/a")
-    response = await client.post(
-        "/v1/observations", json={"observations": [observation(allowed)]}
-    )
+    response = await client.post("/v1/observations", json={"observations": [observation(allowed)]})
     assert response.status_code == 200, response.text
     records = await export(client, AUDIT, job="job-a")
     assert [(r["type"], r["api_key"]) for r in records] == [
@@ -333,9 +331,7 @@ async def test_export_since_with_an_offset_is_compared_in_utc(
     east = before.astimezone(timezone(timedelta(hours=5)))
     assert len(await export(client, AUDIT, job="job-t", since=east.isoformat())) == 1
     # ...and before an instant an hour later, however it is written.
-    later = (before + timedelta(hours=1)).astimezone(
-        timezone(timedelta(hours=-3))
-    )
+    later = (before + timedelta(hours=1)).astimezone(timezone(timedelta(hours=-3)))
     assert len(await export(client, AUDIT, job="job-t", until=later.isoformat())) == 1
     assert len(await export(client, AUDIT, job="job-t", since=later.isoformat())) == 0
 
@@ -381,9 +377,7 @@ async def test_every_route_documents_its_error_statuses(client: httpx.AsyncClien
 
 
 async def test_public_routes_are_rate_limited_per_client(tmp_path: Path) -> None:
-    settings = make_settings(
-        tmp_path, api={"public_requests_per_minute": 6, "public_burst": 3}
-    )
+    settings = make_settings(tmp_path, api={"public_requests_per_minute": 6, "public_burst": 3})
     app = create_app(settings, fetch_transport=httpx.MockTransport(lambda r: httpx.Response(404)))
     body = {"robots_txt": "User-agent: *\nDisallow: /", "user_agent": "ExampleBot", "url": "/"}
     async with app.router.lifespan_context(app):

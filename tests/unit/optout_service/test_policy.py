@@ -8,7 +8,7 @@ from optout_service.outcomes import FetchOutcome, outcome_for_status
 from optout_service.policy.observation import evaluate_observation
 from optout_service.policy.robots import RobotsRules, decode_robots
 from optout_service.reasons import Reason
-from optout_service.urls import InvalidURL, normalise_url
+from optout_service.urls import InvalidURL, normalise_url, path_query_of
 
 
 @pytest.mark.parametrize(
@@ -53,6 +53,43 @@ def test_normalise_url(raw: str, url: str, origin: str) -> None:
 def test_invalid_urls_raise(raw: str) -> None:
     with pytest.raises(InvalidURL):
         normalise_url(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "url", "path_query"),
+    [
+        # RFC 9309 rules such as "Disallow: /search?" name the URL with an empty query only.
+        ("http://example.com/search?", "http://example.com/search?", "/search?"),
+        ("http://example.com/search?#top", "http://example.com/search?", "/search?"),
+        ("http://example.com/search#a?b", "http://example.com/search", "/search"),
+        ("http://example.com/search", "http://example.com/search", "/search"),
+        ("http://example.com?", "http://example.com/?", "/?"),
+        ("http://example.com/a?b", "http://example.com/a?b", "/a?b"),
+        ("http://example.com/a[1]", "http://example.com/a%5B1%5D", "/a%5B1%5D"),
+    ],
+)
+def test_an_empty_query_keeps_its_question_mark(raw: str, url: str, path_query: str) -> None:
+    normalised = normalise_url(raw)
+    assert (normalised.url, normalised.path_query) == (url, path_query)
+
+
+@pytest.mark.parametrize(
+    ("raw", "path_query"),
+    [
+        ("ftp://ftp.example.com/pub/file.txt", "/pub/file.txt"),
+        ("ftp://ftp.example.com", "/"),
+        ("sftp://h/a b?", "/a%20b?"),
+        ("HTTP://Example.com/x?y", "/x?y"),
+    ],
+)
+def test_the_path_of_a_url_of_any_scheme(raw: str, path_query: str) -> None:
+    assert path_query_of(raw, max_length=65536) == path_query
+
+
+@pytest.mark.parametrize("raw", ["mailto:x@y", "urn:isbn:123", "/relative", "ftp://h/\x00"])
+def test_a_url_without_a_host_has_no_path_to_match(raw: str) -> None:
+    with pytest.raises(InvalidURL):
+        path_query_of(raw, max_length=65536)
 
 
 def test_overlong_url() -> None:

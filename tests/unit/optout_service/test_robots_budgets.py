@@ -27,7 +27,7 @@ from optout_service.policy.robotstxt import (
     RobotsTxt,
     Rule,
     make_rule,
-    normalise_path,
+    normalise_pattern,
 )
 from tests.unit.optout_service.test_robots_corpus import corpus_texts
 
@@ -171,7 +171,7 @@ def test_a_pattern_keeps_at_most_max_segments() -> None:
 def full_match(pattern: str, path: str) -> bool:
     """RFC 9309 matching with no budget ('*' is any sequence, a final '$' anchors), by walking
     the set of pattern positions the path can reach: independent of the engine's method."""
-    normalised = normalise_path(pattern)
+    normalised = normalise_pattern(pattern)
     anchored = normalised.endswith("$")
     body = normalised[:-1] if anchored else normalised
     end = len(body)
@@ -201,7 +201,7 @@ def full_match(pattern: str, path: str) -> bool:
 def reference_allowed(rules: list[tuple[bool, str]], path: str) -> bool:
     best: tuple[int, bool] | None = None
     for allow, pattern in rules:
-        normalised = normalise_path(pattern)
+        normalised = normalise_pattern(pattern)
         if normalised and full_match(pattern, path):
             key = (len(normalised), allow)
             best = key if best is None or key > best else best

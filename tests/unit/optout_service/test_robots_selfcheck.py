@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optout_service.main import create_app
-from optout_service.policy.robotstxt import RobotsTxt, agent_product_token, product_token
+from optout_service.policy.robotstxt import RobotsTxt, agent_product_token, wide_product_token
 from tests.unit.optout_service.conftest import FakeWeb, make_settings
 from tests.unit.optout_service.robots_cases import CASES
 
@@ -62,10 +62,13 @@ CHROME = (
             "Bytespider",
         ),
         ("Foo Bar", "Foo"),  # two products: the first names the crawler
-        # Read as the file's user-agent lines are read (RFC 9309 2.2.1: letters, '_', '-'), so
-        # the name written in a "User-agent:" line always selects that line's group.
-        ("crawler3", "crawler"),
-        ("Rule1TestBot/1.0", "Rule"),
+        # Digits kept (MJ12bot, AI2Bot): robots.txt is then read under both readings of a
+        # digit in a user-agent line and the stricter answer wins (docs/robots.md).
+        ("crawler3", "crawler3"),
+        ("Rule1TestBot/1.0", "Rule1TestBot"),
+        ("Mozilla/5.0 (compatible; MJ12bot/v1.4.8; http://mj12bot.com/)", "MJ12bot"),
+        ("360Spider/1.0", "360Spider"),
+        ("Mozilla/5.0 (compatible; 008/0.83; http://www.80legs.com/webcrawler.html)", "008"),
         # No crawler named: refused with a 422, never answered for '*'.
         ("", ""),
         ("   ", ""),
@@ -74,8 +77,6 @@ CHROME = (
         ("*", ""),
         ("Mozilla/5.0", ""),
         (CHROME, ""),
-        ("360Spider/1.0", ""),  # the first crawler-like product has no token characters
-        ("Mozilla/5.0 (compatible; 008/0.83; http://www.80legs.com/webcrawler.html)", ""),
     ],
 )
 def test_the_product_token_of_a_user_agent_string(user_agent: str, token: str) -> None:
@@ -92,7 +93,7 @@ def test_a_user_agent_line_and_the_same_string_asked_about_name_one_group(
 ) -> None:
     token = agent_product_token(name + version)
     if token:  # unless it is a browser product
-        assert token.lower() == product_token(name + version)
+        assert token.lower() == wide_product_token(name + version)
 
 
 @pytest.fixture
@@ -157,9 +158,33 @@ async def test_a_user_agent_naming_no_crawler_is_refused(
     assert "product token" in error["msg"]
 
 
-async def test_the_body_is_read_as_far_as_the_crawler_reads(client: httpx.AsyncClient) -> None:
-    # The crawler reads the first fetch.max_bytes (512 KiB): a rule after that is not seen
-    # there, so the self-check does not see it either, and says the body was cut.
+async def test_the_body_is_read_as_far_as_the_crawler_reads(tmp_path: Path) -> None:
+    # The crawler reads the first robots.max_bytes (here its floor, 500 KiB): a rule after
+    # that is not seen there, so the self-check does not see it either, and says the body was
+    # cut.
+    app = create_app(
+        make_settings(tmp_path, robots={"max_bytes": 500 * 1024}),
+        fetch_transport=httpx.MockTransport(FakeWeb().handler),
+    )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://service.test"
+        ) as client,
+    ):
+        await _read_as_far_as_the_crawler_reads(client)
+
+
+async def test_a_long_file_is_read_whole_by_default(client: httpx.AsyncClient) -> None:
+    # The default cap (8 MiB) is far above RFC 9309's 500 KiB: a rule 600 KiB in counts.
+    head = "User-agent: ExampleBot\nDisallow: /early\n"
+    padding = "# " + "x" * 97 + "\n"
+    robots = head + padding * (600 * 1024 // len(padding)) + "Disallow: /late\n"
+    late = await check(client, robots_txt=robots, user_agent="ExampleBot", url="/late")
+    assert (late.json()["allowed"], late.json()["truncated"]) == (False, False)
+
+
+async def _read_as_far_as_the_crawler_reads(client: httpx.AsyncClient) -> None:
     head = "User-agent: ExampleBot\nDisallow: /early\n"
     padding = "# " + "x" * 97 + "\n"
     robots = head + padding * (600 * 1024 // len(padding)) + "Disallow: /late\n"
@@ -234,3 +259,53 @@ async def test_every_public_case_through_the_endpoint(client: httpx.AsyncClient)
             allowed if token == agent else RobotsTxt.parse(robots).allowed(path_of(url), token)
         )
         assert response.json()["allowed"] is expected, (source, agent, url)
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        # RFC 9309 2.2: the rules apply to URIs of other schemes too.
+        ("ftp://ftp.example.com/private/file.txt", False),
+        ("ftp://ftp.example.com/public/file.txt", True),
+        # google/robotstxt's own tests ask about a URL of 16,000 characters.
+        ("http://example.com/private/" + "a" * 16_000, False),
+        ("/public/" + "a" * 16_000, True),
+        ("https://example.com/search?", False),  # the empty query keeps its '?'
+        ("https://example.com/search", True),
+    ],
+)
+async def test_any_scheme_and_long_urls_are_read(
+    client: httpx.AsyncClient, url: str, allowed: bool
+) -> None:
+    robots = "User-agent: *\nDisallow: /private/\nDisallow: /search?\n"
+    response = await check(client, robots_txt=robots, user_agent="ExampleBot", url=url)
+    assert response.status_code == 200, response.text
+    assert response.json()["allowed"] is allowed
+
+
+@pytest.mark.parametrize("url", ["mailto:someone@example.com", "urn:isbn:0451450523"])
+async def test_a_url_without_a_host_is_refused_clearly(client: httpx.AsyncClient, url: str) -> None:
+    response = await check(client, robots_txt="", user_agent="ExampleBot", url=url)
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", "url"]
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "url", "allowed"),
+    [
+        ("MJ12bot", "/a", False),  # its own group (the digit kept)
+        ("MJ12bot", "/c", False),  # the '*' group (the digit ends the token: no line names it)
+        ("MJ12bot", "/b", True),
+        ("Mozilla/5.0 (compatible; MJ12bot/v1.4.8; http://mj12bot.com/)", "/a", False),
+        ("MJ", "/a", False),  # "User-agent: MJ12bot" is read as "MJ" for a crawler named MJ
+        ("MJ", "/c", True),
+    ],
+)
+async def test_product_tokens_with_digits_are_accepted(
+    client: httpx.AsyncClient, user_agent: str, url: str, allowed: bool
+) -> None:
+    robots = "User-agent: MJ12bot\nDisallow: /a\n\nUser-agent: *\nDisallow: /c\n"
+    response = await check(client, robots_txt=robots, user_agent=user_agent, url=url)
+    assert response.status_code == 200, response.text
+    assert response.json()["allowed"] is allowed

@@ -60,14 +60,69 @@ def test_disputed_cases_follow_the_rfc(robots: str, url: str, allowed: bool, goo
     assert RobotsTxt.parse(robots).allowed(url, "FooBot") is allowed
 
 
-def test_digits_end_a_product_token_as_rfc_and_google_say() -> None:
-    # Protego reads "Rule1TestBot" whole; RFC 9309 2.2.1 tokens are [A-Za-z_-], so it is "rule".
+def test_a_token_with_digits_is_decided_under_both_readings() -> None:
+    # RFC 9309 2.2.1 (and google/robotstxt) read "User-agent: Rule1TestBot" as "rule", so no line
+    # names the crawler Rule1TestBot and the '*' group applies; Protego keeps the line whole and
+    # picks its group. A crawler token with digits gets the stricter answer (docs/robots.md).
     robots = RobotsTxt.parse(
         "User-agent: Rule1TestBot\nDisallow: /a\n\nUser-agent: Rule2TestBot\nDisallow: /b\n"
+        "\nUser-agent: *\nDisallow: /c\nCrawl-delay: 7\n"
     )
     assert not robots.allowed("/a", "rule")
     assert not robots.allowed("/b", "rule")  # both groups name "rule" and are merged
-    assert robots.allowed("/a", "Rule1TestBot")  # not a product token: names no group
+    assert robots.allowed("/c", "rule")
+    assert not robots.allowed("/a", "Rule1TestBot")  # its own group (Protego's reading)
+    assert robots.allowed("/b", "Rule1TestBot")  # named by neither reading
+    assert not robots.allowed("/c", "Rule1TestBot")  # the '*' group (the RFC's reading)
+    assert not robots.match("/c", "Rule1TestBot").allowed
+    assert robots.crawl_delay("Rule1TestBot") == 7.0
+
+
+@pytest.mark.parametrize(
+    ("robots", "token", "path", "allowed"),
+    [
+        # Protego's reading names MJ12bot; its group disallows.
+        ("User-agent: MJ12bot\nDisallow: /\n\nUser-agent: *\nAllow: /\n", "MJ12bot", "/x", False),
+        # The RFC's reading names no group; the '*' group disallows.
+        ("User-agent: MJ12bot\nAllow: /\n\nUser-agent: *\nDisallow: /\n", "MJ12bot", "/x", False),
+        # A line naming only the cut form names neither MJ12bot reading.
+        ("User-agent: MJ\nDisallow: /\n\nUser-agent: *\nAllow: /\n", "MJ12bot", "/x", True),
+        ("User-agent: AI2Bot\nDisallow: /p\n", "AI2Bot", "/q", True),
+        # A token that starts with a digit.
+        ("User-agent: 360Spider\nDisallow: /p\n", "360Spider", "/p", False),
+        ("User-agent: 360Spider\nDisallow: /p\n", "OtherBot", "/p", True),
+        (
+            "User-agent: *\nDisallow: /p\n\nUser-agent: 360Spider\nAllow: /\n",
+            "360Spider",
+            "/p",
+            False,
+        ),
+        # Tokens without digits read as before: the line is cut.
+        ("User-agent: MJ12bot\nDisallow: /\n", "MJ", "/x", False),
+        ("User-agent: MJ12bot\nDisallow: /\n", "FooBot", "/x", True),
+    ],
+)
+def test_digit_tokens_take_the_stricter_reading(
+    robots: str, token: str, path: str, allowed: bool
+) -> None:
+    parsed = RobotsTxt.parse(robots)
+    assert parsed.allowed(path, token) is allowed
+    assert parsed.match(path, token).allowed is allowed
+    assert RobotsTxt.parse(robots, tokens=[token]).allowed(path, token) is allowed
+
+
+def test_digit_tokens_take_the_longer_delay_and_the_slower_rate() -> None:
+    robots = RobotsTxt.parse(
+        "User-agent: MJ12bot\nCrawl-delay: 9\nRequest-rate: 1/60s\nDisallow: /x\n\n"
+        "User-agent: *\nCrawl-delay: 2\nRequest-rate: 1/5s\n"
+    )
+    assert robots.crawl_delay("MJ12bot") == 9.0
+    assert robots.request_rate("MJ12bot") == (1, 60.0)
+    robots = RobotsTxt.parse(
+        "User-agent: MJ12bot\nCrawl-delay: 1\nDisallow: /x\n\nUser-agent: *\nCrawl-delay: 4\n"
+    )
+    assert robots.crawl_delay("MJ12bot") == 4.0
+    assert robots.crawl_delay("MJ") == 1.0  # one reading: the line names "mj"
 
 
 def test_the_deciding_line_is_reported() -> None:
@@ -134,8 +189,12 @@ def test_product_token(value: str, token: str) -> None:
         ("/%7e%41", "/~A"),
         ("/café", "/caf%C3%A9"),
         ("/a b", "/a%20b"),
-        ("/%zz", "/%zz"),
-        ("/*.php$", "/*.php$"),
+        ("/%zz", "/%25zz"),  # a '%' that starts no escape is a literal '%'
+        ("/100%", "/100%25"),
+        ("/*.php$", "/%2A.php%24"),  # in a URL, '*' and '$' are literals (RFC 9309 2.2.3)
+        ("/a[1]", "/a%5B1%5D"),
+        ("/a%5b1%5D", "/a%5B1%5D"),
+        ("/search?", "/search?"),
         ("/plain", "/plain"),
     ],
 )
@@ -250,3 +309,75 @@ def test_agents_not_separated_by_a_rule_share_one_group() -> None:
     )
     assert robots.request_rate("two") == (1, 10.0)
     assert robots.request_rate("three") == (1, 10.0)
+
+
+# RFC 9309 2.2.3, the table of special characters and percent-encoding examples.
+RFC_TABLE = [
+    ("/path/file-with-a-%2A.html", "/path/file-with-a-*.html", False),
+    ("/path/file-with-a-%2A.html", "/path/file-with-a-%2A.html", False),
+    ("/path/file-with-a-%2A.html", "/path/file-with-a-x.html", True),
+    ("/path/foo-%24", "/path/foo-$", False),
+    ("/%24", "/$100", False),
+    ("/%24", "/100", True),
+    ("/path/file-with-a-*.html", "/path/file-with-a-anything.html", False),  # '*' is a wildcard
+    ("/path/foo-$", "/path/foo-", False),  # a final '$' anchors
+    ("/path/foo-$", "/path/foo-bar", True),
+    ("/a$b", "/a$b", False),  # a '$' before the end is a literal
+    ("/a$b", "/ab", True),
+    ("/search?", "/search?", False),  # an empty query keeps its '?'
+    ("/search?", "/search", True),
+    ("/a[1]", "/a[1]", False),  # '[' and ']' compare equal however either side writes them
+    ("/a[1]", "/a%5B1%5D", False),
+    ("/a%5B1%5D", "/a[1]", False),
+    ("/a%5b1%5d", "/a[1]/x", False),
+    ("/100%", "/100%", False),
+    ("/100%", "/100%25", False),
+]
+
+
+@pytest.mark.parametrize(("pattern", "path", "allowed"), RFC_TABLE)
+def test_special_characters_and_their_escapes(pattern: str, path: str, allowed: bool) -> None:
+    robots = RobotsTxt.parse(f"User-agent: *\nDisallow: {pattern}\n")
+    assert robots.allowed(path, "FooBot") is allowed
+    assert robots.match(path, "FooBot").allowed is allowed
+
+
+# Characters a URL may spell either way: as themselves, or percent-encoded.
+_SPELLABLE = "abc/[]!'()+,;=:@~-._"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pattern=st.text(alphabet=_SPELLABLE, min_size=1, max_size=12),
+    path=st.text(alphabet=_SPELLABLE, max_size=16),
+    pattern_choices=st.lists(st.booleans(), max_size=12),
+    path_choices=st.lists(st.booleans(), max_size=16),
+    allow=st.booleans(),
+)
+def test_encoding_either_side_never_changes_the_answer(
+    pattern: str,
+    path: str,
+    pattern_choices: list[bool],
+    path_choices: list[bool],
+    allow: bool,
+) -> None:
+    """Percent-encoding characters of the rule or of the URL (RFC 3986 equivalent for
+    unreserved characters; for '[' and ']' the only spelling a URL path may carry) must not
+    change what the rule says about the URL. Reserved gen-delims other than '[' ']' ('/', ':',
+    '@', sub-delims) are left as written: RFC 3986 does not make them equal to their escapes."""
+    directive = "Allow" if allow else "Disallow"
+    base = RobotsTxt.parse(f"User-agent: *\nDisallow: /\n{directive}: /{pattern}\n")
+    expected = base.allowed("/" + path, "FooBot")
+    equivalent = set("abc[]~-._")  # characters whose escape means the same
+    enc_pattern = "".join(
+        f"%{ord(c):02X}" if c in equivalent and pick else c
+        for c, pick in zip(pattern, pattern_choices + [False] * len(pattern), strict=False)
+    )
+    enc_path = "".join(
+        f"%{ord(c):02X}" if c in equivalent and pick else c
+        for c, pick in zip(path, path_choices + [False] * len(path), strict=False)
+    )
+    encoded = RobotsTxt.parse(f"User-agent: *\nDisallow: /\n{directive}: /{enc_pattern}\n")
+    assert encoded.allowed("/" + path, "FooBot") is expected
+    assert base.allowed("/" + enc_path, "FooBot") is expected
+    assert encoded.allowed("/" + enc_path, "FooBot") is expected

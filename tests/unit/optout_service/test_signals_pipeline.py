@@ -9,22 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
+from optout_service.main import create_app
 from optout_service.services import Services
-from tests.unit.optout_service.conftest import FakeWeb
+from tests.unit.optout_service.conftest import CRAWL_KEY, FakeWeb, make_settings
 
 SITE = "http://reserved.example.com"
-LOADED_ROBOTS = (
-    "User-agent: *\nContent-Signal: ai-train=no\nContent-Usage: train-ai=n\nAllow: /\n"
-)
-TDMREP = json.dumps(
-    [{"location": "/*", "tdm-reservation": 1, "tdm-policy": f"{SITE}/policy.json"}]
-)
+LOADED_ROBOTS = "User-agent: *\nContent-Signal: ai-train=no\nContent-Usage: train-ai=n\nAllow: /\n"
+TDMREP = json.dumps([{"location": "/*", "tdm-reservation": 1, "tdm-policy": f"{SITE}/policy.json"}])
 
 
 def services_of(client: httpx.AsyncClient) -> Services:
@@ -342,3 +340,68 @@ async def test_bad_self_check_input_is_a_422_naming_the_field(
     response = await client.post("/v1/signals/evaluate", json=body)
     assert response.status_code == 422, response.text
     assert field in json.dumps(response.json()["detail"])
+
+
+@pytest.mark.parametrize(
+    ("crawler", "path", "decision"),
+    [
+        ("AI2Bot", "/own/x", "deny"),  # the group naming it whole (Protego's reading)
+        ("AI2Bot", "/star/x", "deny"),  # the '*' group (RFC 9309's reading names no group)
+        ("AI2Bot", "/other", "allow"),
+        ("img2dataset", "/star/x", "deny"),
+    ],
+)
+async def test_a_crawler_token_with_digits_is_decided_under_both_readings(
+    client: httpx.AsyncClient, fakeweb: FakeWeb, crawler: str, path: str, decision: str
+) -> None:
+    fakeweb.routes[f"{SITE}/robots.txt"] = httpx.Response(
+        200, text="User-agent: AI2Bot\nDisallow: /own/\n\nUser-agent: *\nDisallow: /star/\n"
+    )
+    response = await client.post(
+        "/v1/decisions", json={"crawler": crawler, "job": "job-d", "urls": [SITE + path]}
+    )
+    assert response.status_code == 200, response.text
+    (answer,) = response.json()["decisions"]
+    assert answer["decision"] == decision, answer
+
+
+def long_robots(late_rule: str) -> str:
+    """A real-world shape: 900 KB of rules, the one that matters near the end."""
+    lines = [f"Disallow: /section-{n:06d}/\n" for n in range(36_000)]
+    return "User-agent: *\n" + "".join(lines) + late_rule
+
+
+async def test_a_robots_txt_past_500_kib_is_read_to_its_end(
+    client: httpx.AsyncClient, fakeweb: FakeWeb
+) -> None:
+    body = long_robots("Disallow: /late/\n")
+    assert len(body) > 900 * 1024
+    fakeweb.routes[f"{SITE}/robots.txt"] = httpx.Response(200, text=body)
+    (late, other) = await decide(client, f"{SITE}/late/page", f"{SITE}/other")
+    assert (late["decision"], late["reasons"]) == ("deny", ["robots.disallowed"])
+    assert other["decision"] == "allow"
+    metrics = (await client.get("/metrics")).text
+    assert "optout_policy_documents_truncated_total{" not in metrics
+
+
+async def test_a_file_past_the_cap_is_counted(tmp_path: Path, database_url: str) -> None:
+    web = FakeWeb()
+    web.routes[f"{SITE}/robots.txt"] = httpx.Response(200, text=long_robots("Disallow: /late/\n"))
+    app = create_app(
+        make_settings(tmp_path, database={"url": database_url}, robots={"max_bytes": 512 * 1024}),
+        fetch_transport=httpx.MockTransport(web.handler),
+    )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://service.test",
+            headers={"Authorization": f"Bearer {CRAWL_KEY}"},
+        ) as http,
+    ):
+        (late,) = await decide(http, f"{SITE}/late/page")
+        # Read up to the cap, as RFC 9309 2.5 allows: the late rule is not seen...
+        assert late["decision"] == "allow"
+        # ...and the cut is counted, by kind.
+        metrics = (await http.get("/metrics")).text
+        assert 'optout_policy_documents_truncated_total{kind="robots_txt"} 1.0' in metrics

@@ -241,7 +241,7 @@ def test_block_list_gives_one_finding_naming_each_crawler() -> None:
     assert finding.reason == RESERVED
     assert finding.reserves == BOTH
     detail = finding.detail or ""
-    for token in ("GPTBot", "CCBot", "ClaudeBot", "PerplexityBot", "AI2Bot (named as 'ai'"):
+    for token in ("GPTBot", "CCBot", "ClaudeBot", "PerplexityBot", "AI2Bot (training"):
         assert token in detail
     assert "Bytespider" not in detail
     assert "line 21: disallow: /" in detail
@@ -314,7 +314,11 @@ def test_a_cut_token_the_data_does_not_count() -> None:
         'source = "https://allenai.org/crawler"\ncounts_cut_token = false\n'
     )
     check = AiCrawlersCheck(crawlers=listed)
-    assert findings("User-agent: AI2Bot\nDisallow: /\n", "/a", check) == ()
+    assert findings("User-agent: AI\nDisallow: /\n", "/a", check) == ()
+    # The whole token is always read (Protego's reading of a digit): the group counts.
+    found = findings("User-agent: AI2Bot\nDisallow: /\n", "/a", check)
+    assert [f.reason for f in found] == ["robots.ai_crawlers_reserved"]
+    assert "AI2Bot (training)" in (found[0].detail or "")
 
 
 # --- The memo -------------------------------------------------------------------------------
