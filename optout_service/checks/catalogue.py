@@ -13,6 +13,28 @@ from collections.abc import Iterable
 from optout_service.checks import ASSET_CHECKS, SITE_CHECKS
 from optout_service.checks.base import SignalInfo
 from optout_service.purposes import Purpose
+from optout_service.reasons import Reason
+
+# Read by the engine itself, not by a check module: the piracy list runs before every check
+# (a listed host is never contacted), and the engine's own codes close every answer.
+PIRACY = SignalInfo(
+    name="Piracy lists",
+    where="the URL's host and its registrable domain, before anything else (no request is made)",
+    source="EU GPAI Code of Practice, copyright chapter: exclude websites that courts or public "
+    "authorities in the EU/EEA recognised as persistently and repeatedly infringing",
+    reasons={Reason.PIRACY_LISTED: "the host or a parent domain is on a loaded piracy list"},
+    purposes="a refusal for every purpose; the host is never contacted, not even for robots.txt",
+)
+ENGINE = SignalInfo(
+    name="The decision itself",
+    where="every answer, before and after the fetch",
+    source="this service",
+    reasons={
+        Reason.CHECK_FAILED: "a check raised on this input: refused, never let through",
+        Reason.CONTENT_UNRESERVED: "after the fetch: nothing found against keeping the response",
+    },
+    purposes="check.failed refuses for every purpose; content.unreserved is the keep answer",
+)
 
 
 def _modules(paths: Iterable[str]) -> list[str]:
@@ -20,15 +42,22 @@ def _modules(paths: Iterable[str]) -> list[str]:
 
 
 def signals() -> list[SignalInfo]:
-    """Every signal row, site checks first, each module once, in check order."""
-    rows: list[SignalInfo] = []
+    """Every signal row: the piracy list, the site checks, the asset checks (each module once,
+    in check order), then the engine's own codes."""
+    rows: list[SignalInfo] = [PIRACY]
     for name in _modules((*SITE_CHECKS, *ASSET_CHECKS)):
         module = importlib.import_module(name)
         found = getattr(module, "SIGNALS", None) or (
             (module.SIGNAL,) if hasattr(module, "SIGNAL") else ()
         )
         rows.extend(row for row in found if row not in rows)
+    rows.append(ENGINE)
     return rows
+
+
+def reason_codes() -> frozenset[str]:
+    """Every reason code the service can answer with."""
+    return frozenset(str(code) for row in signals() for code in row.reasons)
 
 
 def _cell(text: str) -> str:

@@ -63,6 +63,16 @@ SIGNAL = SignalInfo(
         Reason.ROBOTS_UNAVAILABLE: "robots.txt answered 4xx: no restrictions (RFC 9309 2.3.1.3)",
         Reason.ROBOTS_UNREACHABLE: "5xx, 429, network error, timeout, too many redirects: the "
         "whole origin is disallowed (RFC 9309 2.3.1.4); the next code says why",
+        Reason.ROBOTS_SERVER_ERROR: "second code of robots.unreachable: 5xx, or a status that "
+        "is no answer",
+        Reason.ROBOTS_RATE_LIMITED: "second code of robots.unreachable: 429",
+        Reason.ROBOTS_TIMEOUT: "second code of robots.unreachable: no complete answer in time",
+        Reason.ROBOTS_NETWORK_ERROR: "second code of robots.unreachable: refused, reset, DNS or "
+        "TLS failure",
+        Reason.ROBOTS_TOO_MANY_REDIRECTS: "second code of robots.unreachable: more than 5 "
+        "redirects (RFC 9309 2.3.1.2)",
+        Reason.ROBOTS_BLOCKED_ADDRESS: "second code of robots.unreachable: the host resolves to "
+        "a private, loopback or otherwise refused address",
     },
     purposes="a refusal for every purpose: robots.txt decides whether we may fetch at all",
     reading="docs/robots.md lists every reading where RFC 9309, google/robotstxt and Protego "

@@ -213,6 +213,7 @@ def served_factory(tmp_path: Path) -> Iterator[Any]:
 
 
 __all__ = [
+    "POLICY_PATHS",
     "CrawlRun",
     "ServedService",
     "crawl_command",

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from crawler.demo.process import AccessRecord, DemoWebProcess, read_access_log
+from crawler.demo.signals import SIGNAL_HOSTS
 from crawler.demo.sites import (
     DEMO_SEEDS,
     NO_ROBOTS_HOST,
@@ -338,6 +339,7 @@ def test_demo_site_set_is_complete() -> None:
         PIRACY_HOST,
         PIRACY_SUBDOMAIN_HOST,
         PUBLISHER_HOST,
+        *SIGNAL_HOSTS,
     }
     assert DEMO_SEEDS[0] == f"http://{ORDINARY_HOST}/"
     front = sites[ORDINARY_HOST].routes["/"].body_bytes.decode()
