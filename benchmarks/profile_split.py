@@ -74,7 +74,11 @@ PARTS: tuple[Part, ...] = (
     ),
     Part("URL normalisation (service)", ("/optout_service/urls.py",), sticky=True),
     Part("piracy list match", ("/piracy_lists/", "/tldextract/"), sticky=True),
-    Part("observation checks (service)", ("/optout_service/policy/observation.py",), sticky=True),
+    Part(
+        "observation checks (service)",
+        ("/optout_service/observations.py", "/optout_service/checks/"),
+        sticky=True,
+    ),
     Part("progress extension", ("/crawler/progress.py",), sticky=True),
     Part("Scrapy's robots.txt (Protego)", ("/protego/", "/scrapy/robotstxt.py"), sticky=True),
     Part("Scrapy's RobotsTxtMiddleware", ("/scrapy/downloadermiddlewares/robotstxt.py",)),

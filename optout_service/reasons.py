@@ -2,9 +2,10 @@
 
 Codes are dotted: the part before the dot names the rule family, the part after the finding.
 They appear in API answers, in the decision log and in crawler stats
-(``compliance/<decision>/<code>``). Never rename or remove one; add new ones here and in the
-README's table. The crawler has a few codes of its own (``crawler/reasons.py``) for what happens
-before the service answers.
+(``compliance/<decision>/<code>``). Never rename or remove one; add new ones here (or in the
+check module that gives them) and in that module's ``SIGNAL`` row, which docs/signals.md
+renders. The crawler has a few codes of its own (``crawler/reasons.py``) for what happens before
+the service answers.
 """
 
 from __future__ import annotations

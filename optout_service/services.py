@@ -8,6 +8,7 @@ import httpx
 from anyio import to_thread
 
 from optout_service.checks import DOCUMENT_KINDS, asset_checks, load_object, site_checks
+from optout_service.checks.rsl import MAX_RSL_BYTES
 from optout_service.config import ApiKey, Settings
 from optout_service.db import Database
 from optout_service.decisions import DecisionEngine
@@ -93,13 +94,15 @@ class Services:
 
 
 def document_kinds(settings: Settings) -> list[DocumentKind]:
-    robots_cap = settings.robots.max_bytes
+    """Every kind read with the robots.txt cap, except RSL licences: one byte over the size a
+    licence may have is enough to refuse it (a cut XML document is not read)."""
+    caps = {"rsl": MAX_RSL_BYTES + 1}
     return [
         DocumentKind(
             name,
             path,
             load_object(parser),
-            max_bytes=robots_cap,
+            max_bytes=caps.get(name, settings.robots.max_bytes),
         )
         for name, (path, parser) in DOCUMENT_KINDS.items()
     ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from optout_service.outcomes import FetchOutcome, outcome_for_status
-from optout_service.policy.observation import evaluate_observation
 from optout_service.policy.robots import RobotsRules, decode_robots
 from optout_service.reasons import Reason
 from optout_service.urls import InvalidURL, normalise_url, path_query_of
@@ -137,98 +136,3 @@ def test_crawl_delay_for_our_token() -> None:
     verdict = rules.evaluate("/b", "ExampleBot")
     assert (verdict.allowed, verdict.crawl_delay) == (True, 3.0)
     assert rules.evaluate("/b", "OtherBot").crawl_delay is None
-
-
-@pytest.mark.parametrize(
-    ("status", "headers", "content_type", "head", "reasons"),
-    [
-        (200, [], "text/html", None, (Reason.CONTENT_UNRESERVED,)),
-        (401, [], "text/html", None, (Reason.ACCESS_AUTH_REQUIRED,)),
-        (402, [], "text/html", None, (Reason.ACCESS_PAYMENT_REQUIRED,)),
-        (403, [], "text/html", None, (Reason.ACCESS_FORBIDDEN,)),
-        (200, [("TDM-Reservation", " 1 ")], "text/html", None, (Reason.TDMREP_RESERVED,)),
-        (200, [("tdm-reservation", "0")], "text/html", None, (Reason.CONTENT_UNRESERVED,)),
-        (200, [("X-Robots-Tag", "NOAI")], "text/html", None, (Reason.X_ROBOTS_TAG_NOAI,)),
-        (200, [("X-Robots-Tag", "noimageai")], "text/html", None, (Reason.CONTENT_UNRESERVED,)),
-        (200, [("X-Robots-Tag", "noimageai")], "image/png", None, (Reason.X_ROBOTS_TAG_NOIMAGEAI,)),
-        (
-            200,
-            [("X-Robots-Tag", "unavailable_after: 2030-01-01")],
-            "text/html",
-            None,
-            (Reason.CONTENT_UNRESERVED,),
-        ),
-        (
-            200,
-            [("X-Robots-Tag", "googlebot: noai")],
-            "text/html",
-            None,
-            (Reason.CONTENT_UNRESERVED,),
-        ),
-        (
-            200,
-            [("X-Robots-Tag", "ExampleBot: noindex, noai")],
-            "text/html",
-            None,
-            (Reason.X_ROBOTS_TAG_NOAI,),
-        ),
-        (
-            200,
-            [],
-            "text/html",
-            '<head><META NAME="Robots" CONTENT="noai"></head>',
-            (Reason.META_NOAI,),
-        ),
-        (
-            200,
-            [],
-            "text/html",
-            '<head><meta name="examplebot" content="noai"></head>',
-            (Reason.META_NOAI,),
-        ),
-        (
-            200,
-            [],
-            "text/html",
-            '<head><meta name="otherbot" content="noai"></head>',
-            (Reason.CONTENT_UNRESERVED,),
-        ),
-        (
-            200,
-            [],
-            "text/html",
-            '<head><meta name="tdm-reservation" content="1"></head>',
-            (Reason.TDMREP_RESERVED,),
-        ),
-        (
-            200,
-            [],
-            "text/html",
-            "<head><meta name=robots content=noai <<<</",
-            (Reason.CONTENT_UNRESERVED,),
-        ),
-        (
-            402,
-            [("tdm-reservation", "1")],
-            "text/html",
-            None,
-            (Reason.ACCESS_PAYMENT_REQUIRED, Reason.TDMREP_RESERVED),
-        ),
-    ],
-)
-def test_observation_rules(
-    status: int,
-    headers: list[tuple[str, str]],
-    content_type: str,
-    head: str | None,
-    reasons: tuple[Reason, ...],
-) -> None:
-    verdict = evaluate_observation(
-        status=status,
-        headers=headers,
-        content_type=content_type,
-        head_html=head,
-        token="ExampleBot",
-    )
-    assert verdict.reasons == reasons
-    assert verdict.outcome == ("keep" if reasons == (Reason.CONTENT_UNRESERVED,) else "discard")

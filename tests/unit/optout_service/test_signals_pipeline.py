@@ -16,6 +16,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from optout_service.checks.rsl import MAX_RSL_BYTES
 from optout_service.main import create_app
 from optout_service.services import Services
 from tests.unit.optout_service.conftest import CRAWL_KEY, FakeWeb, make_settings
@@ -145,6 +146,28 @@ async def test_a_licence_named_by_robots_txt_is_fetched_and_read(
     (again,) = await decide(client, f"{SITE}/b")
     assert again["decision"] == "deny"
     assert fakeweb.fetched("http://licences.example.org/rsl.xml") == 1  # cached
+
+
+async def test_an_oversized_licence_is_refused_after_one_byte_over_its_limit(
+    client: httpx.AsyncClient, fakeweb: FakeWeb
+) -> None:
+    padding = "<!-- padding -->" * (3 * 1024 * 1024 // 16)
+    licence = (
+        '<rsl xmlns="https://rslstandard.org/rsl"><content url="/">'
+        '<license><permits type="usage">all</permits></license></content>' + padding + "</rsl>"
+    )
+    fakeweb.routes[f"{SITE}/robots.txt"] = httpx.Response(
+        200, text="License: http://licences.example.org/big.xml\nUser-agent: *\nAllow: /\n"
+    )
+    fakeweb.routes["http://licences.example.org/big.xml"] = httpx.Response(200, text=licence)
+    (decision,) = await decide(client, f"{SITE}/a")
+    assert (decision["decision"], decision["reasons"]) == ("deny", ["rsl.unreadable"])
+    metrics = (await client.get("/metrics")).text
+    # Read only up to the licence limit (and counted as cut), not up to robots.max_bytes.
+    assert 'optout_policy_documents_truncated_total{kind="rsl"} 1.0' in metrics
+    services = services_of(client)
+    assert services.store.kinds["rsl"].max_bytes == MAX_RSL_BYTES + 1
+    assert services.store.kinds["robots_txt"].max_bytes == services.settings.robots.max_bytes
 
 
 async def test_a_licence_on_a_listed_host_is_never_fetched(
@@ -323,6 +346,105 @@ async def test_the_self_check_reads_an_epub_package_document(client: httpx.Async
     assert answer["reserved"] is True
     assert answer["reasons"] == ["epub.tdm_reserved"]
     assert answer["tdm"] == {"reservation": 1, "policy": "https://publisher.example/licence"}
+
+
+# The after-fetch rules of the first observation engine, kept as data and run through today's
+# asset checks (the same objects as POST /v1/observations).
+@pytest.mark.parametrize(
+    ("status", "headers", "content_type", "head", "reasons"),
+    [
+        (200, [], "text/html", None, ()),
+        (401, [], "text/html", None, ("access.auth_required",)),
+        (402, [], "text/html", None, ("access.payment_required",)),
+        (403, [], "text/html", None, ("access.forbidden",)),
+        (200, [("TDM-Reservation", " 1 ")], "text/html", None, ("tdmrep.reserved",)),
+        (200, [("tdm-reservation", "0")], "text/html", None, ()),
+        (200, [("X-Robots-Tag", "NOAI")], "text/html", None, ("x_robots_tag.noai",)),
+        (200, [("X-Robots-Tag", "noimageai")], "text/html", None, ()),
+        (200, [("X-Robots-Tag", "noimageai")], "image/png", None, ("x_robots_tag.noimageai",)),
+        (
+            200,
+            [("X-Robots-Tag", "unavailable_after: 2030-01-01")],
+            "text/html",
+            None,
+            (),
+        ),
+        (
+            200,
+            [("X-Robots-Tag", "googlebot: noai")],
+            "text/html",
+            None,
+            (),
+        ),
+        (
+            200,
+            [("X-Robots-Tag", "ExampleBot: noindex, noai")],
+            "text/html",
+            None,
+            ("x_robots_tag.noai", "x_robots_tag.noindex"),  # noindex reserves search
+        ),
+        (
+            200,
+            [],
+            "text/html",
+            '<head><META NAME="Robots" CONTENT="noai"></head>',
+            ("meta.noai",),
+        ),
+        (
+            200,
+            [],
+            "text/html",
+            '<head><meta name="examplebot" content="noai"></head>',
+            ("meta.noai",),
+        ),
+        (
+            200,
+            [],
+            "text/html",
+            '<head><meta name="otherbot" content="noai"></head>',
+            (),
+        ),
+        (
+            200,
+            [],
+            "text/html",
+            '<head><meta name="tdm-reservation" content="1"></head>',
+            ("tdmrep.reserved",),
+        ),
+        (
+            200,
+            [],
+            "text/html",
+            "<head><meta name=robots content=noai <<<</",
+            (),
+        ),
+        (
+            402,
+            [("tdm-reservation", "1")],
+            "text/html",
+            None,
+            ("access.payment_required", "tdmrep.reserved"),
+        ),
+    ],
+)
+async def test_the_first_observation_rules_still_hold(
+    client: httpx.AsyncClient,
+    status: int,
+    headers: list[tuple[str, str]],
+    content_type: str,
+    head: str | None,
+    reasons: tuple[str, ...],
+) -> None:
+    answer = await evaluate(
+        client,
+        url=f"{SITE}/asset",
+        status=status,
+        headers=[*headers, ("Content-Type", content_type)],
+        body=head,
+    )
+    reserving = tuple(f["reason"] for f in answer["findings"] if f["reserves"])
+    assert reserving == reasons
+    assert answer["reserved"] is bool(reasons)
 
 
 @pytest.mark.parametrize(
