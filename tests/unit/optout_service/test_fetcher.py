@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from optout_service.config import FetchSettings
-from optout_service.fetcher import PolicyFetcher, environment_proxies
+from optout_service.fetcher import PolicyFetcher, _ShardedTransport, environment_proxies
 from optout_service.outcomes import FetchOutcome
 
 
@@ -283,6 +283,41 @@ async def test_one_resolution_per_connection_and_the_checked_address_is_connecte
     assert resolver.calls == [("rebind.example.com", 80)]
     assert backend.connects == [(PUBLIC, 80)]
     assert backend.streams[0].requests == [("GET", "/robots.txt", "rebind.example.com")]
+
+
+async def test_an_origin_keeps_to_one_pool_and_reuses_its_connection() -> None:
+    # The pools are sharded by origin: the documents of one origin fetched one after another
+    # go over one kept-alive connection, and other origins spread over the other pools.
+    names = [f"h{n}.example.com" for n in range(40)]
+    resolver = FakeResolver({name: [[PUBLIC]] for name in names})
+    f, backend = guarded(resolver)
+    for path in ("/robots.txt", "/.well-known/tdmrep.json", "/ai.txt"):
+        result = await f.fetch(f"http://{names[0]}{path}")
+        assert result.outcome is FetchOutcome.OK, result.error
+    assert len(backend.connects) == 1
+    assert [r[1] for r in backend.streams[0].requests] == [
+        "/robots.txt",
+        "/.well-known/tdmrep.json",
+        "/ai.txt",
+    ]
+    transport = f._client._transport
+    assert isinstance(transport, _ShardedTransport)
+    used = {transport.shard_of(httpx.URL(f"http://{name}/robots.txt")) for name in names}
+    assert len(used) > 1
+
+
+@pytest.mark.parametrize(
+    ("total", "shards", "each"), [(100, 8, 13), (8, 8, 1), (3, 3, 1), (1, 1, 1)]
+)
+def test_the_connection_limit_is_shared_out_between_the_pools(
+    total: int, shards: int, each: int
+) -> None:
+    f, _ = guarded(FakeResolver({}), max_connections=total)
+    transport = f._client._transport
+    assert isinstance(transport, _ShardedTransport)
+    assert len(transport.limits) == shards
+    assert {limits.max_connections for limits in transport.limits} == {each}
+    assert sum(limits.max_connections or 0 for limits in transport.limits) < total + shards
 
 
 async def test_a_name_with_any_refused_address_is_refused_without_connecting() -> None:
