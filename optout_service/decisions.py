@@ -47,6 +47,22 @@ class Verdict:
 Group = list[tuple[int, Verdict]]
 
 
+def _site(
+    origin: str,
+    token: str,
+    purposes: Sequence[Purpose],
+    stored: dict[str, StoredDocument],
+    linked: dict[str, StoredDocument] | None = None,
+) -> Site:
+    return Site(
+        origin,
+        token,
+        frozenset(purposes),
+        {kind: entry.document() for kind, entry in stored.items()},
+        {url: entry.document() for url, entry in (linked or {}).items()},
+    )
+
+
 class DecisionEngine:
     def __init__(
         self,
@@ -85,11 +101,23 @@ class DecisionEngine:
                 group.append((index, Verdict(url, "deny", (Reason.PIRACY_LISTED,))))
             else:
                 origins.setdefault(url.origin, []).append(index)
-        pending = {
-            asyncio.ensure_future(self._decide_origin(token, purposes, origin, indexes, urls))
-            for origin, indexes in origins.items()
-        }
+        pending: set[asyncio.Future[Group]] = set()
+        for origin, indexes in origins.items():
+            cached = self._cached_site(token, purposes, origin)
+            if cached is not None and sum(e.size for e in cached[1]) <= INLINE_CHECK_BYTES:
+                # Everything at hand: decided now, without a task (the common case once an
+                # origin is known; a task per origin cost more than its checks).
+                group.extend(self._verdicts(*cached, purposes, indexes, urls))
+            else:
+                pending.add(
+                    asyncio.ensure_future(
+                        self._decide_origin(token, purposes, origin, indexes, urls)
+                    )
+                )
         try:
+            if group and pending:
+                yield group
+                group = []
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
@@ -99,7 +127,7 @@ class DecisionEngine:
         finally:
             for task in pending:  # the caller stopped listening (a client gone): stop working
                 task.cancel()
-        if group:  # piracy refusals only
+        if group:  # nothing had to be fetched
             yield group
 
     async def documents(self, origin: str) -> dict[str, StoredDocument]:
@@ -113,10 +141,46 @@ class DecisionEngine:
         wanted = dict.fromkeys(
             (kind, url) for check in self.checks for kind, url in check.linked(site)
         )
-        entries = await asyncio.gather(
-            *(self._store.get_url(url, kind) for kind, url in wanted)
-        )
+        entries = await asyncio.gather(*(self._store.get_url(url, kind) for kind, url in wanted))
         return {url: entry for (_, url), entry in zip(wanted, entries, strict=True)}
+
+    def _cached_site(
+        self, token: str, purposes: Sequence[Purpose], origin: str
+    ) -> tuple[Site, list[StoredDocument]] | None:
+        """The origin's site from the cache alone (its documents and the licences they name
+        all fresh), or None when something must be fetched."""
+        stored: dict[str, StoredDocument] = {}
+        for kind in self.kinds:
+            entry = self._store.fresh(origin, kind)
+            if entry is None:
+                return None
+            stored[kind] = entry
+        site = _site(origin, token, purposes, stored)
+        wanted = dict.fromkeys(
+            (kind, url) for check in self.checks for kind, url in check.linked(site)
+        )
+        if not wanted:
+            return site, list(stored.values())
+        linked: dict[str, StoredDocument] = {}
+        for kind, url in wanted:
+            entry = self._store.fresh(url, kind)
+            if entry is None:
+                return None
+            linked[url] = entry
+        site = _site(origin, token, purposes, stored, linked)
+        return site, [*stored.values(), *linked.values()]
+
+    async def _fetched_site(
+        self, token: str, purposes: Sequence[Purpose], origin: str
+    ) -> tuple[Site, list[StoredDocument]]:
+        stored = await self.documents(origin)
+        site = _site(origin, token, purposes, stored)
+        used = list(stored.values())
+        if any(True for check in self.checks for _ in check.linked(site)):
+            linked = await self.linked(site)
+            site = _site(origin, token, purposes, stored, linked)
+            used.extend(linked.values())
+        return site, used
 
     async def _decide_origin(
         self,
@@ -126,37 +190,29 @@ class DecisionEngine:
         indexes: list[int],
         urls: Sequence[NormalisedURL],
     ) -> Group:
-        stored = await self.documents(origin)
-        site = Site(
-            origin,
-            token,
-            frozenset(purposes),
-            {kind: entry.document() for kind, entry in stored.items()},
+        site, used = await self._fetched_site(token, purposes, origin)
+        if sum(entry.size for entry in used) <= INLINE_CHECK_BYTES:
+            return self._verdicts(site, used, purposes, indexes, urls)
+        # A big file: its lookups can take milliseconds, off the event loop.
+        return await to_thread.run_sync(
+            self._verdicts, site, used, purposes, indexes, urls, limiter=self._store.parse_limiter
         )
-        used = list(stored.values())
-        if any(True for check in self.checks for _ in check.linked(site)):
-            linked = await self.linked(site)
-            site = Site(
-                origin,
-                token,
-                site.purposes,
-                site.documents,
-                {url: entry.document() for url, entry in linked.items()},
-            )
-            used.extend(linked.values())
+
+    def _verdicts(
+        self,
+        site: Site,
+        used: Sequence[StoredDocument],
+        purposes: Sequence[Purpose],
+        indexes: list[int],
+        urls: Sequence[NormalisedURL],
+    ) -> Group:
         fetch_ids = tuple(dict.fromkeys(entry.fetch_id for entry in used))
-        robots = stored.get(ROBOTS)
+        robots = next((entry for entry in used if entry.kind == ROBOTS), None)
         robots_fetch_id = robots.fetch_id if robots is not None else None
         rules = robots_rules(site.document(ROBOTS))
         # robots.txt's crawl delay is the origin's, whatever the path.
-        crawl_delay = rules.evaluate("/robots.txt", token).crawl_delay if rules else None
-        paths = [urls[i].path_query for i in indexes]
-        if sum(entry.size for entry in used) <= INLINE_CHECK_BYTES:
-            readings = self.read(site, paths, purposes)
-        else:  # a big file: its lookups can take milliseconds, off the event loop
-            readings = await to_thread.run_sync(
-                self.read, site, paths, purposes, limiter=self._store.parse_limiter
-            )
+        crawl_delay = rules.evaluate("/robots.txt", site.token).crawl_delay if rules else None
+        readings = self.read(site, [urls[i].path_query for i in indexes], purposes)
         return [
             (
                 index,
@@ -193,4 +249,3 @@ class DecisionEngine:
             except Exception as exc:  # fail closed, and say which check
                 found.append(refusal(Reason.CHECK_FAILED, f"{check.name}: {exc!r}"[:300]))
         return found
-

@@ -37,15 +37,25 @@ class ObservationEngine:
 
     async def evaluate(self, assets: Sequence[Asset]) -> list[AssetVerdict]:
         """Every asset's verdict, in order."""
-        linked = await asyncio.gather(*(self._with_linked(asset) for asset in assets))
-        return [self.read(asset) for asset in linked]
+        wanted = [self._wanted(asset) for asset in assets]
+        # Only the assets that name other documents (RSL licences) wait for them; the others
+        # are read at once, without a task each.
+        waiting = [i for i, w in enumerate(wanted) if w]
+        ready = list(assets)
+        if waiting:
+            fetched = await asyncio.gather(
+                *(self._with_linked(assets[i], wanted[i]) for i in waiting)
+            )
+            for i, asset in zip(waiting, fetched, strict=True):
+                ready[i] = asset
+        return [self.read(asset) for asset in ready]
 
-    async def _with_linked(self, asset: Asset) -> Asset:
-        wanted = dict.fromkeys(
+    def _wanted(self, asset: Asset) -> dict[tuple[str, str], None]:
+        return dict.fromkeys(
             (kind, url) for check in self.checks for kind, url in check.linked(asset)
         )
-        if not wanted:
-            return asset
+
+    async def _with_linked(self, asset: Asset, wanted: dict[tuple[str, str], None]) -> Asset:
         entries = await asyncio.gather(*(self._store.get_url(url, kind) for kind, url in wanted))
         return replace(
             asset,

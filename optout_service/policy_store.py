@@ -191,17 +191,28 @@ class PolicyStore:
         """The document of ``kind`` at ``url`` (an RSL licence, possibly on another host)."""
         return await self._entry((kind, url), url)
 
-    async def _entry(self, key: Key, url: str) -> StoredDocument:
+    def fresh(self, origin: str, kind: str = "robots_txt") -> StoredDocument | None:
+        """The fresh cached document of ``kind`` for ``origin`` (or for a URL, for kinds
+        fetched by URL), marked as just used; None when it must be fetched. Synchronous: an
+        answer from the cache needs no task and no turn of the event loop."""
+        key = (kind, origin)
         entry = self._cache.get(key)
-        if entry is not None:
-            if entry.expires_at > self._clock():
-                self._cache.move_to_end(key)
-                if entry.sha256 is not None:
-                    parsed_key = (entry.kind, entry.sha256)
-                    if parsed_key in self._parsed:
-                        self._parsed.move_to_end(parsed_key)
-                return entry
+        if entry is None:
+            return None
+        if entry.expires_at <= self._clock():
             self._forget(key)
+            return None
+        self._cache.move_to_end(key)
+        if entry.sha256 is not None:
+            parsed_key = (entry.kind, entry.sha256)
+            if parsed_key in self._parsed:
+                self._parsed.move_to_end(parsed_key)
+        return entry
+
+    async def _entry(self, key: Key, url: str) -> StoredDocument:
+        entry = self.fresh(key[1], key[0])
+        if entry is not None:
+            return entry
         task = self._inflight.get(key)
         if task is None:
             task = asyncio.get_running_loop().create_task(self._load(key, url))

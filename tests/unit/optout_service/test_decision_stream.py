@@ -14,6 +14,8 @@ import httpx
 from fastapi import FastAPI
 
 from optout_service.main import create_app
+from optout_service.purposes import Purpose
+from optout_service.urls import normalise_url
 from tests.unit.optout_service.conftest import AUDIT_KEY, CRAWL_KEY, make_settings
 
 URLS = [
@@ -95,9 +97,14 @@ async def test_a_slow_robots_txt_holds_up_only_its_own_origins_lines(tmp_path: P
         assert start["type"] == "http.response.start"
         assert start["status"] == 200
         assert (b"content-type", b"application/x-ndjson") in start["headers"]
-        first = _lines(await asyncio.wait_for(sent.get(), 5))
+        # Everything but the slow origin's lines arrives (the piracy refusal at once, the fast
+        # origin's once its robots.txt is in), while the slow robots.txt is still awaited.
+        first: list[dict[str, Any]] = []
+        while len(first) < 3:
+            first += _lines(await asyncio.wait_for(sent.get(), 5))
         by_index = {line["index"]: line for line in first}
         assert sorted(by_index) == [1, 2, 3]  # all but the slow origin's, which is not in yet
+        assert not release.is_set()
         assert (by_index[1]["decision"], by_index[1]["reasons"]) == ("allow", ["robots.allowed"])
         assert (by_index[2]["decision"], by_index[2]["reasons"]) == ("deny", ["robots.disallowed"])
         assert by_index[3]["reasons"] == ["piracy.listed"]
@@ -133,3 +140,41 @@ async def test_without_the_header_the_answer_is_one_json_object(tmp_path: Path) 
     decisions = answer.json()["decisions"]
     assert [d["url"] for d in decisions] == URLS  # in the order asked
     assert [d["decision"] for d in decisions] == ["allow", "allow", "deny", "deny"]
+
+
+async def test_origins_known_already_are_decided_at_once_beside_one_still_fetching(
+    tmp_path: Path,
+) -> None:
+    # A known origin's documents are all in the cache: its URLs are decided without waiting
+    # for anything, in the first group, even while another origin's robots.txt is in flight.
+    release = asyncio.Event()
+    fetched: list[str] = []
+
+    async def web(request: httpx.Request) -> httpx.Response:
+        fetched.append(str(request.url))
+        if request.url.host == "slow.example":
+            await release.wait()
+        if request.url.path != "/robots.txt":
+            return httpx.Response(404)
+        return httpx.Response(200, text="User-agent: *\nDisallow: /private/\n")
+
+    app = create_app(make_settings(tmp_path), fetch_transport=httpx.MockTransport(web))
+    async with app.router.lifespan_context(app):
+        services = app.state.services
+        fast = [normalise_url(u) for u in URLS[1:3]]
+        await services.engine.decide("ExampleBot", fast, (Purpose.TRAIN_AI,))
+        known = len(fetched)
+        urls = [normalise_url(u) for u in URLS]
+        groups = services.engine.decide_by_origin("ExampleBot", urls, (Purpose.TRAIN_AI,))
+        first = await asyncio.wait_for(anext(groups), 5)
+        assert not any("fast.example" in url for url in fetched[known:])  # from the cache
+        assert not release.is_set()
+        decided = {index: (v.decision, v.reasons) for index, v in first}
+        assert decided == {
+            1: ("allow", ("robots.allowed",)),
+            2: ("deny", ("robots.disallowed",)),
+            3: ("deny", ("piracy.listed",)),
+        }
+        release.set()
+        rest = [pair async for group in groups for pair in group]
+    assert [(index, v.decision) for index, v in rest] == [(0, "allow")]
