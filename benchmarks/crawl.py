@@ -338,6 +338,20 @@ def _run_child(
     )
 
 
+def _print_refusals(run: Run) -> None:
+    """Our side's refusals by reason code (one request may count under several): the pages
+    robots.txt rules allow but that another signal of the same files reserves show here."""
+    counts = {
+        key.removeprefix("compliance/"): int(value)
+        for key, value in run.stats.items()
+        if key.startswith(("compliance/deny/", "compliance/discard/", "compliance/skipped/"))
+        and isinstance(value, int)
+    }
+    if counts:
+        listed = ", ".join(f"{key} {n}" for key, n in sorted(counts.items()))
+        print(f"  our refusals by reason (last run): {listed}")
+
+
 def _print_run(number: int, run: Run, expected: Expectation) -> None:
     server_share = run.server_cpu / run.seconds if run.seconds else 0.0
     line = (
@@ -579,6 +593,7 @@ def _summary(runs: dict[str, list[Run]], expected: Expectation) -> None:
                 "RobotsTxtMiddleware lets through requests that wait for a robots.txt still "
                 "being fetched (fails open under concurrency, DESIGN.md)"
             )
+        _print_refusals(runs["ours"][-1])
     print(f"cpu_ratio={cpu['scrapy'] / cpu['ours']:.3f}")
     print(f"ratio_vs_scrapy_robots={rate['ours'] / rate['scrapy']:.3f}")
 
