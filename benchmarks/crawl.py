@@ -173,9 +173,12 @@ def _one_crawl(args: argparse.Namespace) -> None:
     )
     crawler = process.create_crawler(LinkSpider)
     fetched: list[str] = []
+    arrived: list[float] = []
 
     def received(response: Response, **kwargs: Any) -> None:
-        fetched.append(response.url)  # a list append: nothing that weighs on either side
+        # Two list appends: nothing that weighs on either side.
+        fetched.append(response.url)
+        arrived.append(time.perf_counter())
 
     crawler.signals.connect(received, signal=signals.response_received)
     collections = _GcTimer()
@@ -194,6 +197,15 @@ def _one_crawl(args: argparse.Namespace) -> None:
     elapsed = time.perf_counter() - started
     stats = crawler.stats.get_stats() if crawler.stats else {}
     pages = [url for url in fetched if not url.endswith("/robots.txt")]
+    # Pages received in each second of the crawl: the origin phase (every host's documents at
+    # once, at the start) shows as a slow first few seconds.
+    timeline: list[int] = []
+    for url, at in zip(fetched, arrived, strict=True):
+        if url.endswith("/robots.txt"):
+            continue
+        second = int(at - started)
+        timeline.extend([0] * (second + 1 - len(timeline)))
+        timeline[second] += 1
     (workdir / "fetched.txt").write_text("\n".join(pages) + "\n", encoding="utf-8")
     kept = ("compliance/", "robotstxt/", "log_count/ERROR", "downloader/response_status_count/")
     print(
@@ -201,6 +213,7 @@ def _one_crawl(args: argparse.Namespace) -> None:
             {
                 "mode": args.child,
                 "pages": len(pages),
+                "timeline": timeline,
                 "robots_fetches": len(fetched) - len(pages),
                 "seconds": elapsed,
                 "startup_cpu": startup_cpu,
@@ -240,6 +253,7 @@ class Run:
     gc_seconds: float  # in the crawl process's garbage collector
     gc_full: int
     server_cpu: float
+    timeline: list[int]  # pages received in each second of the crawl
     over_fetched: int  # pages fetched that our engine disallows
     over_fetched_protego: int  # ... of which Protego disallows too (fail-open, not reading)
     stats: dict[str, Any]
@@ -332,6 +346,7 @@ def _run_child(
         gc_seconds=float(result["gc_seconds"]),
         gc_full=int(result["gc_full"]),
         server_cpu=server,
+        timeline=[int(n) for n in result.get("timeline", [])],
         over_fetched=over,
         over_fetched_protego=over_protego,
         stats=dict(result["stats"]),
@@ -373,6 +388,8 @@ def _print_run(number: int, run: Run, expected: Expectation) -> None:
         if run.over_fetched:
             line += f" ({run.over_fetched_protego} disallowed by Protego too)"
     print(line, flush=True)
+    if run.timeline:
+        print(f"  pages in each second: {' '.join(map(str, run.timeline))}", flush=True)
 
 
 def _synthetic(args: argparse.Namespace) -> tuple[Any, Expectation, str]:

@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 MIDDLEWARE_PRIORITY = 100  # where Scrapy's own robots.txt middleware sits
 EXTENSION_PRIORITY = 500
+_SCRAPY_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
+_OUR_PRIORITY_QUEUE = "crawler.scheduling.ComplianceAwarePriorityQueue"
 
 
 def generate_job_id() -> str:
@@ -48,6 +50,12 @@ class ComplianceAddon:
         settings.setdefault_in_component_priority_dict(
             "EXTENSIONS", ProgressDisplay, EXTENSION_PRIORITY
         )
+        # Pages of decided hosts first while the service is busy with new ones; a project
+        # that chose its own priority queue keeps it.
+        if (settings.getpriority("SCHEDULER_PRIORITY_QUEUE") or 0) <= SETTINGS_PRIORITIES[
+            "default"
+        ] and settings.get("SCHEDULER_PRIORITY_QUEUE") == _SCRAPY_PRIORITY_QUEUE:
+            settings.set("SCHEDULER_PRIORITY_QUEUE", _OUR_PRIORITY_QUEUE, priority="addon")
         # Forced, at whatever priority asked for it: the service decides robots.txt. Scrapy's
         # own middleware fails open on fetch errors and under concurrency, and would fetch
         # robots.txt a second time.

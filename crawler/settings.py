@@ -110,6 +110,10 @@ COMPLIANCE_SERVICE_URL = ""
 # within CONCURRENT_REQUESTS (a decided request waits for room), per-domain limits and crawl
 # delays are untouched (crawler/middlewares/compliance.py).
 COMPLIANCE_WAITING_REQUESTS: int | None = None
+# How many hosts without a decision yet may wait for one (the service fetching their policy
+# documents) before the priority queue hands out pages of hosts already decided first
+# (crawler/scheduling.py; only with the add-on's priority queue). 0: no limit, Scrapy's order.
+COMPLIANCE_NEW_ORIGINS = 32
 
 
 def defaults() -> dict[str, Any]:

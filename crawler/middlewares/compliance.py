@@ -48,6 +48,7 @@ from crawler.optout_client import (
     ServiceRejected,
 )
 from crawler.reasons import DROPPED, SKIPPED, CrawlerReason
+from crawler.scheduling import OriginGate
 
 if TYPE_CHECKING:
     from scrapy.core.engine import ExecutionEngine
@@ -123,6 +124,9 @@ class ComplianceMiddleware:
         waiting = settings.get("COMPLIANCE_WAITING_REQUESTS")  # None: as many as may transfer
         self.waiting_requests = self.transfer_limit if waiting is None else int(waiting)
         self._lent = 0  # slots lent by requests waiting for the service
+        # Read by crawler.scheduling.ComplianceAwarePriorityQueue: which download slots wait
+        # for a decision, and which have had one.
+        self.origins = OriginGate(settings.getint("COMPLIANCE_NEW_ORIGINS", 32))
         # Requests let through and not transferred yet (weak: a request dropped on the way by
         # another component does not keep its place).
         self._transferring: weakref.WeakSet[Request] = weakref.WeakSet()
@@ -304,6 +308,8 @@ class ComplianceMiddleware:
         if urlparse_cached(request).scheme not in ("http", "https"):
             self._refuse("deny", CrawlerReason.UNSUPPORTED_SCHEME, request)
         lent = self._lend_slot()
+        slot = self._slot_key(request)
+        self.origins.waits(slot)
         try:
             decision = await self._decisions.submit(request.url)
         except ServiceRejected as exc:
@@ -313,7 +319,10 @@ class ComplianceMiddleware:
         except Exception as exc:  # a bug or a broken client: still refused, still counted
             logger.error("deciding %s failed: %r", request.url, exc)
             self._refuse("deny", CrawlerReason.SERVICE_UNAVAILABLE, request, repr(exc))
+        else:
+            self.origins.decided(slot)
         finally:
+            self.origins.done(slot)
             self._return_slot(lent)
         self._count(decision.decision, decision.reasons)
         if decision.decision != "allow":
@@ -328,6 +337,13 @@ class ComplianceMiddleware:
         request.meta["compliance_reasons"] = list(decision.reasons)
         if decision.crawl_delay:
             self._apply_crawl_delay(request, decision.crawl_delay)
+
+    def _slot_key(self, request: Request) -> str:
+        """The request's download slot, as the downloader and the priority queue name it."""
+        engine = _engine(self.crawler)
+        if engine is None:
+            return urlparse_cached(request).hostname or ""
+        return engine.downloader.get_slot_key(request)
 
     def _lend_slot(self) -> bool:
         """A request waiting for the service (for its decision, or its response for the
