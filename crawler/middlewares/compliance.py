@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from scrapy import Request, signals
+from scrapy.core.downloader import Downloader
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response, TextResponse
 from scrapy.utils.httpobj import urlparse_cached
@@ -338,12 +339,13 @@ class ComplianceMiddleware:
         if decision.crawl_delay:
             self._apply_crawl_delay(request, decision.crawl_delay)
 
-    def _slot_key(self, request: Request) -> str:
-        """The request's download slot, as the downloader and the priority queue name it."""
-        engine = _engine(self.crawler)
-        if engine is None:
-            return urlparse_cached(request).hostname or ""
-        return engine.downloader.get_slot_key(request)
+    @staticmethod
+    def _slot_key(request: Request) -> str:
+        """The request's download slot as the downloader names it (``Downloader.get_slot_key``
+        without ``CONCURRENT_REQUESTS_PER_IP``, which the downloader-aware priority queues
+        refuse): the ``download_slot`` meta key, else the host."""
+        slot = request.meta.get(Downloader.DOWNLOAD_SLOT)
+        return slot if isinstance(slot, str) else urlparse_cached(request).hostname or ""
 
     def _lend_slot(self) -> bool:
         """A request waiting for the service (for its decision, or its response for the
