@@ -110,6 +110,9 @@ class RobotsSettings(BaseModel):
     # Worker threads that may parse (or evaluate big) robots.txt files at once, so that a burst
     # of large files cannot take every thread of the pool.
     parse_concurrency: int = Field(default=4, ge=1, le=64)
+    # Estimated peak memory of the parses under way at once (32 bytes per byte of input plus
+    # 1 MiB each; optout_service/parse_budget.py): one file of max_bytes runs alone.
+    parse_memory_bytes: int = Field(default=256 * 1024 * 1024, ge=16 * 1024 * 1024)
 
     @field_validator("cache_seconds")
     @classmethod

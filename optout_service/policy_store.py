@@ -39,6 +39,7 @@ from optout_service.checks.base import Document
 from optout_service.config import RobotsSettings
 from optout_service.fetcher import FetchResult, PolicyFetcher
 from optout_service.outcomes import FetchOutcome
+from optout_service.parse_budget import ParseMemory
 from optout_service.repository import PolicyFetchRecord, StoredFetch
 
 
@@ -147,6 +148,8 @@ class PolicyStore:
         self._on_fetch = on_fetch
         # Shared with the public self-check: every document parse of the process waits here.
         self.parse_limiter = CapacityLimiter(settings.parse_concurrency)
+        # ... and within the memory their peaks may take together.
+        self.parse_memory = ParseMemory(settings.parse_memory_bytes)
         self._cache: OrderedDict[Key, StoredDocument] = OrderedDict()
         self._cache_bytes = 0
         # Parsed files by (kind, sha256): many origins serve byte-identical files.
@@ -231,9 +234,10 @@ class PolicyStore:
         document_kind = self.kinds[kind]
         if outcome is not FetchOutcome.OK or not body:
             return document_kind.parse(outcome, body, status)  # nothing to parse
-        return await to_thread.run_sync(
-            _parse, document_kind, outcome, body, status, limiter=self.parse_limiter
-        )
+        async with self.parse_memory.hold(len(body)):
+            return await to_thread.run_sync(
+                _parse, document_kind, outcome, body, status, limiter=self.parse_limiter
+            )
 
     async def _load(self, key: Key, url: str) -> StoredDocument:
         kind, origin = key

@@ -88,9 +88,10 @@ async def evaluate_robots(body: RobotsEvaluate, services: ServicesDep) -> Robots
     raw = raw[:cap]
     # Parsing is linear in the capped body: the worker thread ends in bounded time even if
     # this request is cancelled, and the store's limiter bounds how many run at once.
-    rules, verdict = await to_thread.run_sync(
-        _evaluate, status, raw, path, token, limiter=services.robots.parse_limiter
-    )
+    async with services.robots.parse_memory.hold(len(raw)):
+        rules, verdict = await to_thread.run_sync(
+            _evaluate, status, raw, path, token, limiter=services.robots.parse_limiter
+        )
     rule = verdict.rule
     return RobotsEvaluation(
         allowed=verdict.allowed,

@@ -73,15 +73,17 @@ async def evaluate_signals(body: SignalsEvaluate, services: ServicesDep) -> Sign
     store = services.store
     # Parsing is linear in the bounded input: the thread ends in bounded time even if this
     # request is cancelled, and the store's limiter bounds how many run at once.
-    reading = await to_thread.run_sync(
-        evaluate,
-        request,
-        store.kinds,
-        services.engine.checks,
-        services.observer.checks,
-        settings.robots.max_bytes,
-        limiter=store.parse_limiter,
-    )
+    given = [d.body for d in files.values()] + [body.body, body.package_opf, body.xmp]
+    async with store.parse_memory.hold(sum(len(text) for text in given if text)):
+        reading = await to_thread.run_sync(
+            evaluate,
+            request,
+            store.kinds,
+            services.engine.checks,
+            services.observer.checks,
+            settings.robots.max_bytes,
+            limiter=store.parse_limiter,
+        )
     combined = reading.combined
     return SignalsEvaluation(
         reserved=combined.reserved,

@@ -15,6 +15,7 @@ from optout_service import errors
 from optout_service.api.responses import PUBLIC
 from optout_service.limits import TokenBuckets
 from optout_service.main import create_app
+from optout_service.outcomes import FetchOutcome
 from optout_service.services import Services
 from tests.unit.optout_service.conftest import CRAWL_KEY, make_settings
 
@@ -99,3 +100,29 @@ def test_the_rate_limit_forgets_the_least_recently_seen_client_first() -> None:
     assert buckets.take("c") == 0  # a third client: b, the least recently seen, is dropped
     assert buckets.take("a") > 0  # a was kept...
     assert buckets.take("b") == 0  # ...b starts again from a full burst
+
+
+async def test_parses_wait_for_room_in_the_parse_memory_budget(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    services: Services = app.state.services
+    memory = services.robots.parse_memory
+    held = memory.hold(memory.capacity)  # as one parse of the largest file would
+    await held.__aenter__()
+    try:
+        # The public self-check waits for room, so its time budget cuts it.
+        response = await http.post("/v1/robots/evaluate", json=EVALUATE)
+        assert response.status_code == 503, response.text
+        # The store's parse of a fetched document waits too, and goes on once there is room.
+        parsing = asyncio.ensure_future(
+            services.store.parse("robots_txt", FetchOutcome.OK, b"User-agent: *\nDisallow: /", 200)
+        )
+        await asyncio.sleep(0.05)
+        assert not parsing.done()
+        assert memory.waiting == 1
+    finally:
+        await held.__aexit__(None, None, None)
+    parsed = await asyncio.wait_for(parsing, MARGIN)
+    assert parsed.estimated_bytes() > 0
+    assert memory.in_use == 0
+    assert (await http.post("/v1/robots/evaluate", json=EVALUATE)).status_code == 200
