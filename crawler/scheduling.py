@@ -15,7 +15,8 @@ speed (docs/performance.md).
 waiting for a decision, and which slots have had one. :class:`ComplianceAwarePriorityQueue`
 counts a slot's waiting requests as in the downloader and, once ``COMPLIANCE_NEW_ORIGINS``
 slots without a decision yet are waiting for one, ranks the slots without one after every slot
-with one. New hosts keep arriving at that rate, and the rest of the concurrency fetches pages.
+with one that can still start a transfer (below its concurrency, or idle when it has a crawl
+delay). New hosts keep arriving at that rate, and the rest of the concurrency fetches pages.
 Nothing is refused or reordered within a slot: when only new hosts are queued they are taken
 as before. The add-on makes this the priority queue unless the project chose its own.
 """
@@ -141,6 +142,13 @@ class ComplianceAwarePriorityQueue(DownloaderAwarePriorityQueue):
         slots = self._downloader_interface.downloader.slots
         return (len(slots[slot].active) if slot in slots else 0) + self._gate.waiting.get(slot, 0)
 
+    def _has_room(self, slot: str, load: int) -> bool:
+        downloader = self._downloader_interface.downloader
+        found = downloader.slots.get(slot)
+        if found is None:
+            return load < downloader.domain_concurrency
+        return load < (1 if found.delay else found.concurrency)
+
     def _scan(self, order: OrderedDict[str, None], seen: list[str]) -> tuple[int, str] | None:
         best: tuple[int, str] | None = None
         for slot in order:
@@ -160,7 +168,12 @@ class ComplianceAwarePriorityQueue(DownloaderAwarePriorityQueue):
         seen_decided: list[str] = []
         seen_new: list[str] = []
         best = self._scan(self._decided, seen_decided)
-        if best is None or (best[0] > 0 and not self._gate.full()):
+        # New hosts are compared too unless a decided one is idle, or the gate is full and a
+        # decided one can still start a transfer (more requests for a slot at its limit, or
+        # behind its crawl delay, would only wait in the downloader).
+        if best is None or (
+            best[0] > 0 and (not self._gate.full() or not self._has_room(best[1], best[0]))
+        ):
             new = self._scan(self._new, seen_new)
             if new is not None and (best is None or new[0] < best[0]):
                 best = new

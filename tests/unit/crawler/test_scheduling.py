@@ -27,7 +27,9 @@ class FakeCrawler:
         self.slots: dict[str, Any] = {}
         self.engine = SimpleNamespace(
             downloader=SimpleNamespace(
-                slots=self.slots, get_slot_key=lambda r: r.meta.get("download_slot") or host(r)
+                slots=self.slots,
+                get_slot_key=lambda r: r.meta.get("download_slot") or host(r),
+                domain_concurrency=8,
             )
         )
         self.middleware = SimpleNamespace(origins=gate) if gate is not None else None
@@ -36,9 +38,11 @@ class FakeCrawler:
         assert cls is ComplianceMiddleware
         return self.middleware
 
-    def busy(self, slot: str, active: int) -> None:
+    def busy(self, slot: str, active: int, *, concurrency: int = 8, delay: float = 0) -> None:
         """``active`` requests of ``slot`` in the downloader."""
-        self.slots[slot] = SimpleNamespace(active=set(range(active)))
+        self.slots[slot] = SimpleNamespace(
+            active=set(range(active)), concurrency=concurrency, delay=delay
+        )
 
 
 def host(request: Request) -> str:
@@ -155,6 +159,29 @@ def test_while_the_gate_is_full_decided_hosts_go_first() -> None:
     assert pop_hosts(queue, 3) == ["known.test"] * 3
     # Only new hosts left: they are handed out, the gate only orders.
     assert sorted(pop_hosts(queue, 4)) == ["new1.test"] * 2 + ["new2.test"] * 2
+
+
+@pytest.mark.parametrize(
+    ("active", "concurrency", "delay"),
+    [(8, 8, 0.0), (1, 8, 2.0)],
+    ids=["at its concurrency", "behind its crawl delay"],
+)
+def test_a_full_gate_does_not_pile_requests_on_a_decided_host_without_room(
+    active: int, concurrency: int, delay: float
+) -> None:
+    gate = OriginGate(1)
+    queue, crawler = make_queue(gate)
+    push_pages(queue, ["known.test"], 3)
+    push_pages(queue, ["new.test"], 1)
+    gate.decided("known.test")
+    crawler.busy("known.test", active, concurrency=concurrency, delay=delay)
+    gate.waits("other.test")
+    assert gate.full()
+    assert pop_hosts(queue, 1) == ["new.test"]
+    crawler.busy("known.test", active - 1, concurrency=concurrency, delay=delay)
+    if delay:  # idle again: its turn
+        crawler.busy("known.test", 0, concurrency=concurrency, delay=delay)
+    assert pop_hosts(queue, 1) == ["known.test"]
 
 
 def test_while_the_gate_is_open_a_new_host_wins_over_a_busy_decided_one() -> None:
