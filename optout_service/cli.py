@@ -1,15 +1,17 @@
-"""``optout-service``: serve the API, migrate the database, export the log.
+"""``optout-service``: serve the API, migrate the database, export and verify the log.
 
 Every failure a user can cause (a bad ``OPTOUT_*`` value, a database that cannot be reached or
 was never migrated) is reported in one line on stderr with a non-zero exit status:
 1 for a database problem, 2 for a configuration or usage problem, 3 when a server started with
-``--lifeline-fd`` outlived its parent, 4 when the server could not start (uvicorn says why).
+``--lifeline-fd`` outlived its parent, 4 when the server could not start (uvicorn says why),
+5 when ``verify`` finds the log altered.
 ``serve`` prepares the database (migrates SQLite, checks that another database is at head)
 before it listens, so that its failures too are one line.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import os
@@ -21,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import sqlalchemy as sa
 import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
@@ -38,6 +41,8 @@ EXIT_CONFIG = 2
 EXIT_LIFELINE = 3
 # The server did not start (uvicorn has logged why).
 EXIT_STARTUP = 4
+# ``verify`` found the log altered (edited, deleted, inserted or reordered records).
+EXIT_TAMPERED = 5
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -263,6 +268,75 @@ def export(
     if partial and output:
         partial.replace(output)
     typer.echo(f"{count} records", err=True)
+
+
+@app.command()
+def verify(
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Verify the log's hash chain on the configured database; exit 5 at the first problem."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from optout_service.chain import verify as verify_chain
+
+    settings = _settings()
+    database = Database(settings.database)
+    try:
+        check_at_head(database.engine)
+        with database.engine.connect() as connection:
+            total = connection.execute(sa.text("SELECT COUNT(*) FROM log_chain")).scalar_one()
+        with Progress(
+            TextColumn("verifying"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            transient=True,
+            disable=quiet or as_json or not sys.stderr.isatty(),
+            console=Console(stderr=True),
+        ) as bar:
+            task = bar.add_task("chain", total=total)
+            report = verify_chain(
+                database.engine, progress=lambda done: bar.update(task, completed=done)
+            )
+    except DatabaseNotMigrated as exc:
+        _fail(str(exc), EXIT_DATABASE)
+    except SQLAlchemyError as exc:
+        _database_error(exc)
+    finally:
+        database.dispose()
+    problem = report.problem
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "records": report.records,
+                    "head": report.head,
+                    "by_kind": report.by_kind,
+                    "not_covered": report.not_covered,
+                    "problem": dataclasses.asdict(problem) if problem is not None else None,
+                }
+            )
+        )
+    else:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(report.by_kind.items()))
+        typer.echo(f"{report.records} chain rows checked ({kinds}); head {report.head}")
+        legacy = {kind: n for kind, n in report.not_covered.items() if n}
+        if legacy:
+            listed = ", ".join(f"{n} {kind}" for kind, n in sorted(legacy.items()))
+            typer.echo(f"written before the chain started, not covered: {listed}")
+        if problem is None:
+            typer.echo("ok: the log verifies")
+        else:
+            where = f" at chain row {problem.seq}" if problem.seq is not None else ""
+            typer.echo(
+                f"FAILED: {problem.kind} {problem.record_id}{where}: {problem.what}"
+                + (f" ({problem.detail})" if problem.detail else ""),
+                err=True,
+            )
+    if problem is not None:
+        raise typer.Exit(EXIT_TAMPERED)
 
 
 @app.command()

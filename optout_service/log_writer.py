@@ -29,6 +29,9 @@ from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
+from optout_service.chain import ChainEntry
+from optout_service.chain import append as append_to_chain
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -51,6 +54,9 @@ class Insert:
     # Rows of other statements committed with these, in the same transaction, after them
     # (e.g. rows that refer to ``rows`` by a foreign key).
     also: Sequence[tuple[sa.Insert, Sequence[Mapping[str, Any]]]] = ()
+    # The records' chain entries (optout_service.chain), computed in the writer's thread and
+    # appended to the chain in the same transaction, after every insert of the group.
+    chained: Callable[[], Sequence[ChainEntry]] | None = None
 
     @property
     def size(self) -> int:
@@ -283,6 +289,11 @@ def _execute(connection: sa.Connection, writes: Sequence[Insert | Call[Any]]) ->
     for statement, rows in merged.items():
         if rows:
             connection.execute(statement, rows)
+    entries: list[ChainEntry] = []
+    for write in writes:
+        if isinstance(write, Insert) and write.chained is not None:
+            entries.extend(write.chained())
+    append_to_chain(connection, entries)
     for index in calls:
         call = writes[index]
         assert isinstance(call, Call)

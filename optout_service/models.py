@@ -117,3 +117,20 @@ class Observation(Base):
     headers: Mapped[list[Any]] = mapped_column(sa.JSON)
     # What the crawler extracted from a non-HTML asset (XMP, EPUB package, C2PA assertions).
     extract: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+
+
+class LogChain(Base):
+    """The log's one append-only sequence: every decision, observation and policy fetch in
+    the order the database committed them, each hash-chained to the one before
+    (``optout_service.chain``; docs/audit-log.md)."""
+
+    __tablename__ = "log_chain"
+    __table_args__ = (sa.UniqueConstraint("kind", "record_id"),)
+
+    seq: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(16))  # decision | observation | fetch | genesis
+    record_id: Mapped[str] = mapped_column(sa.String(200))
+    digest: Mapped[str] = mapped_column(sa.String(64))  # sha256 of the record's encoding
+    chain: Mapped[str] = mapped_column(sa.String(64))  # sha256(previous chain || digest)

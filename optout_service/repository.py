@@ -21,6 +21,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from optout_service.chain import (
+    ChainEntry,
+    decision_record,
+    digest_of,
+    fetch_record,
+    observation_record,
+)
+from optout_service.chain import append as append_to_chain
 from optout_service.log_writer import Call, Insert, LogWriter
 from optout_service.models import (
     Decision,
@@ -243,7 +251,35 @@ class DecisionLog:
             {"decision_id": e.id, "fetch_id": fetch_id} for e in entries for fetch_id in e.fetch_ids
         ]
         also = ((_LINK_INSERT, links),) if links else ()
-        await self._writer.insert(Insert(_DECISION_INSERT, rows, also))
+
+        def chained() -> list[ChainEntry]:
+            return [
+                (
+                    "decision",
+                    e.id,
+                    digest_of(
+                        decision_record(
+                            id=e.id,
+                            time=created_at,
+                            job=job,
+                            api_key=api_key,
+                            crawler=crawler,
+                            url=e.url,
+                            host=e.host,
+                            decision=e.decision,
+                            reasons=e.reasons,
+                            crawl_delay=e.crawl_delay,
+                            robots_fetch_id=e.robots_fetch_id,
+                            purposes=purposes,
+                            licenses=e.licenses,
+                            documents=e.fetch_ids,
+                        )
+                    ),
+                )
+                for e in entries
+            ]
+
+        await self._writer.insert(Insert(_DECISION_INSERT, rows, also, chained))
 
     async def add_observations(
         self, entries: Sequence[ObservationEntry], *, api_key: str, created_at: datetime
@@ -272,7 +308,37 @@ class DecisionLog:
             }
             for e in entries
         ]
-        await self._writer.insert(Insert(_OBSERVATION_INSERT, rows))
+
+        def chained() -> list[ChainEntry]:
+            return [
+                (
+                    "observation",
+                    e.id,
+                    digest_of(
+                        observation_record(
+                            id=e.id,
+                            decision_id=e.decision_id,
+                            time=created_at,
+                            job=e.job,
+                            api_key=api_key,
+                            url=e.url,
+                            host=e.host,
+                            final_url=e.final_url,
+                            status=e.status,
+                            content_type=e.content_type,
+                            length=e.length,
+                            sha256=e.sha256,
+                            outcome=e.outcome,
+                            reasons=e.reasons,
+                            headers=e.headers,
+                            extract=e.extract,
+                        )
+                    ),
+                )
+                for e in entries
+            ]
+
+        await self._writer.insert(Insert(_OBSERVATION_INSERT, rows, chained=chained))
 
     async def store_policy_fetch(self, record: PolicyFetchRecord) -> StoredFetch:
         """Record one fetch; its body is stored once per distinct sha256."""
@@ -318,6 +384,22 @@ def _store_fetch(connection: sa.Connection, record: PolicyFetchRecord) -> Stored
             "fetched_at": record.fetched_at,
         },
     ).scalar_one()
+    record_digest = digest_of(
+        fetch_record(
+            id=fetch_id,
+            kind=record.kind,
+            origin=record.origin,
+            url=record.url,
+            final_url=record.final_url,
+            status=record.status,
+            outcome=record.outcome,
+            error=record.error,
+            truncated=record.truncated,
+            document_sha256=digest,
+            fetched_at=record.fetched_at,
+        )
+    )
+    append_to_chain(connection, [("fetch", str(fetch_id), record_digest)])
     return StoredFetch(id=fetch_id, sha256=digest)
 
 

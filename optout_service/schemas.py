@@ -231,3 +231,24 @@ class SignalsEvaluation(BaseModel):
     findings: list[FindingRead] = Field(
         default_factory=list, description="every statement read, check by check"
     )
+
+
+class VerifyProblem(BaseModel):
+    what: str = Field(
+        description="edited | deleted | inserted | chain_broken | document_edited"
+    )
+    kind: str = Field(description="decision | observation | fetch | genesis | document")
+    record_id: str
+    seq: int | None = Field(None, description="the chain row, when there is one")
+    detail: str = ""
+
+
+class VerifyRead(BaseModel):
+    ok: bool
+    records: int = Field(description="chain rows checked")
+    head: str | None = Field(None, description="the last chain value checked (hex)")
+    by_kind: dict[str, int]
+    not_covered: dict[str, int] = Field(
+        description="rows written before the chain started: present, not covered"
+    )
+    problem: VerifyProblem | None = Field(None, description="the first thing found wrong")

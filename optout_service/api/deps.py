@@ -53,3 +53,4 @@ def require_scope(*scopes: Scope) -> Callable[[ApiKey], ApiKey]:
 
 CrawlKey = Annotated[ApiKey, Depends(require_scope("crawl"))]
 CrawlOrAuditKey = Annotated[ApiKey, Depends(require_scope("crawl", "audit"))]
+AuditKey = Annotated[ApiKey, Depends(require_scope("audit"))]

@@ -16,6 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from optout_service.chain import verify
 from optout_service.db import DatabaseNotMigrated, alembic_config, check_at_head
 from optout_service.models import Base
 from tests.support.postgres import Cluster
@@ -23,7 +24,14 @@ from tests.support.postgres import Cluster
 pytestmark = pytest.mark.migrations
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"decision", "decision_document", "observation", "policy_document", "policy_fetch"}
+TABLES = {
+    "decision",
+    "decision_document",
+    "log_chain",
+    "observation",
+    "policy_document",
+    "policy_fetch",
+}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -100,6 +108,34 @@ def test_rows_written_before_the_key_column_belong_to_nobody(empty_database: str
         command.upgrade(cfg, "head")
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT api_key FROM decision")).scalar_one() == ""
+    finally:
+        engine.dispose()
+
+
+def test_rows_written_before_the_chain_are_counted_not_covered(empty_database: str) -> None:
+    cfg = alembic_config(empty_database)
+    command.upgrade(cfg, "0003")
+    engine = sa.create_engine(empty_database)
+    insert = (
+        "INSERT INTO decision (id, created_at, job, api_key, crawler, url, host, decision,"
+        " reasons) VALUES ('{id}', CURRENT_TIMESTAMP, 'j', '', 'ExampleBot',"
+        " 'http://a.example/', 'a.example', 'allow', '[]')"
+    )
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(insert.format(id="before-1")))
+            conn.execute(sa.text(insert.format(id="before-2")))
+        command.upgrade(cfg, "head")
+        report = verify(engine)
+        assert report.ok, report.problem
+        assert report.by_kind == {"genesis": 1}
+        assert report.not_covered == {"decision": 2, "observation": 0, "fetch": 0}
+        # A row added past the chain after it started is an insertion.
+        with engine.begin() as conn:
+            conn.execute(sa.text(insert.format(id="forged")))
+        problem = verify(engine).problem
+        assert problem is not None
+        assert (problem.what, problem.kind, problem.record_id) == ("inserted", "decision", "forged")
     finally:
         engine.dispose()
 

@@ -1,7 +1,8 @@
-"""GET /v1/audit/export: the decision log, streamed in constant memory.
+"""GET /v1/audit/export: the decision log, streamed in constant memory; GET /v1/audit/verify:
+the hash chain over it (``optout_service.chain``).
 
 An ``audit`` key reads every record; a key with only the ``crawl`` scope reads the records
-written with that key, whatever filters it gives.
+written with that key, whatever filters it gives. Verifying reads the whole log: audit scope.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 
-from optout_service.api.deps import CrawlOrAuditKey, ServicesDep
+from optout_service.api.deps import AuditKey, CrawlOrAuditKey, ServicesDep
+from optout_service.chain import verify
 from optout_service.repository import ExportFilter
+from optout_service.schemas import VerifyProblem, VerifyRead
 from optout_service.validation import Line
 from piracy_lists import normalise_host
 
@@ -55,3 +58,27 @@ def export_log(
             yield (json.dumps(record, separators=(",", ":")) + "\n").encode()
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+@router.get("/verify", response_model=VerifyRead)
+def verify_log(services: ServicesDep, key: AuditKey) -> VerifyRead:
+    """Check every chain row, every record against its digest, and that no record is missing
+    from the chain; the answer names the first problem found (docs/audit-log.md)."""
+    report = verify(services.database.engine)
+    problem = report.problem
+    return VerifyRead(
+        ok=report.ok,
+        records=report.records,
+        head=report.head,
+        by_kind=report.by_kind,
+        not_covered=report.not_covered,
+        problem=VerifyProblem(
+            what=problem.what,
+            kind=problem.kind,
+            record_id=problem.record_id,
+            seq=problem.seq,
+            detail=problem.detail,
+        )
+        if problem is not None
+        else None,
+    )

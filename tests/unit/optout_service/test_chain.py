@@ -1,0 +1,253 @@
+"""The hash chain over the log, on SQLite and PostgreSQL: a real crawl's records verify, the
+chain can be recomputed from its rows alone, and every kind of tampering is caught and named."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from typer.testing import CliRunner
+
+from optout_service import cli
+from optout_service.chain import START, verify
+from optout_service.config import get_settings
+from optout_service.main import create_app
+from optout_service.services import Services
+from tests.unit.optout_service.conftest import AUDIT_KEY, CRAWL_KEY, FakeWeb, make_settings
+
+
+@pytest.fixture
+async def app(tmp_path: Path, fakeweb: FakeWeb, database_url: str) -> AsyncIterator[FastAPI]:
+    app = create_app(
+        make_settings(tmp_path, database={"url": database_url}),
+        fetch_transport=httpx.MockTransport(fakeweb.handler),
+    )
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://service.test",
+        headers={"Authorization": f"Bearer {CRAWL_KEY}"},
+    ) as client:
+        yield client
+
+
+def engine_of(app: FastAPI) -> sa.Engine:
+    services: Services = app.state.services
+    return services.database.engine
+
+
+async def crawl(http: httpx.AsyncClient, fakeweb: FakeWeb) -> dict[str, Any]:
+    """Decisions over two origins (robots.txt, tdmrep.json), observations of the allowed."""
+    fakeweb.routes["http://news.example.com/robots.txt"] = httpx.Response(
+        200, text="User-agent: *\nDisallow: /private\nCrawl-delay: 2\n"
+    )
+    fakeweb.routes["http://news.example.com/.well-known/tdmrep.json"] = httpx.Response(
+        200, json=[{"location": "/reserved/*", "tdm-reservation": 1}]
+    )
+    fakeweb.routes["http://blog.example.org/robots.txt"] = httpx.Response(200, text="")
+    urls = [
+        "http://news.example.com/a",
+        "http://news.example.com/private/b",
+        "http://news.example.com/reserved/c",
+        "http://blog.example.org/é",
+    ]
+    response = await http.post(
+        "/v1/decisions",
+        json={"crawler": "ExampleBot", "job": "job-chain", "urls": urls, "purposes": ["train-ai"]},
+    )
+    assert response.status_code == 200, response.text
+    decisions = response.json()["decisions"]
+    allowed = [d for d in decisions if d["decision"] == "allow"]
+    observations = [
+        {
+            "decision_id": d["id"],
+            "url": d["url"],
+            "final_url": d["url"],
+            "status": 200,
+            "headers": [["Content-Type", "text/html; charset=utf-8"], ["X-Note", "café"]],
+            "content_type": "text/html",
+            "length": 12,
+            "sha256": "cd" * 32,
+            "head_html": "<head><title>t</title></head>",
+        }
+        for d in allowed
+    ]
+    observed = await http.post("/v1/observations", json={"observations": observations})
+    assert observed.status_code == 200, observed.text
+    return {
+        "decisions": decisions,
+        "denied": [d for d in decisions if d["decision"] == "deny"],
+        "observations": observed.json()["results"],
+    }
+
+
+async def test_a_crawl_s_log_verifies_and_the_chain_recomputes_from_its_rows(
+    app: FastAPI, http: httpx.AsyncClient, fakeweb: FakeWeb
+) -> None:
+    done = await crawl(http, fakeweb)
+    engine = engine_of(app)
+    seen: list[int] = []
+    report = verify(engine, batch=3, progress=seen.append)
+    assert report.ok, report.problem
+    assert report.by_kind["decision"] == len(done["decisions"]) == 4
+    assert report.by_kind["observation"] == len(done["observations"]) == 2
+    assert report.by_kind["fetch"] >= 3  # robots.txt twice, tdmrep.json, the 404s of the rest
+    assert seen == sorted(seen)
+    assert seen[-1] == report.records
+    # What a third party does with the rows alone: sha256(previous || digest), row by row.
+    with engine.connect() as connection:
+        rows = list(connection.execute(sa.text("SELECT digest, chain FROM log_chain ORDER BY seq")))
+    previous = START
+    for digest, chain in rows:
+        previous = hashlib.sha256(previous + bytes.fromhex(digest)).digest()
+        assert previous.hex() == chain
+    assert report.head == rows[-1][1]
+
+
+def _swap_two_chain_rows(connection: sa.Connection) -> tuple[str, str]:
+    first, second = list(
+        connection.execute(
+            sa.text(
+                "SELECT seq, record_id FROM log_chain WHERE kind = 'decision' ORDER BY seq LIMIT 2"
+            )
+        )
+    )
+    connection.execute(sa.text("UPDATE log_chain SET seq = -1 WHERE seq = :s"), {"s": first.seq})
+    connection.execute(
+        sa.text("UPDATE log_chain SET seq = :a WHERE seq = :b"), {"a": first.seq, "b": second.seq}
+    )
+    connection.execute(sa.text("UPDATE log_chain SET seq = :b WHERE seq = -1"), {"b": second.seq})
+    return "chain_broken", second.record_id  # now first in the order
+
+
+def _edit_a_decision(connection: sa.Connection, denied: str) -> tuple[str, str]:
+    connection.execute(
+        sa.text("UPDATE decision SET decision = 'allow', reasons = '[]' WHERE id = :id"),
+        {"id": denied},
+    )
+    return "edited", denied
+
+
+def _delete_an_observation(connection: sa.Connection) -> tuple[str, str]:
+    victim = connection.execute(
+        sa.text("SELECT id FROM observation ORDER BY seq LIMIT 1")
+    ).scalar_one()
+    connection.execute(sa.text("DELETE FROM observation WHERE id = :id"), {"id": victim})
+    return "deleted", str(victim)
+
+
+def _insert_a_decision(connection: sa.Connection) -> tuple[str, str]:
+    connection.execute(
+        sa.text(
+            "INSERT INTO decision (id, created_at, job, api_key, crawler, url, host, decision,"
+            " reasons) SELECT 'forged-decision', created_at, job, api_key, crawler,"
+            " 'http://news.example.com/private/x', host, 'allow', reasons FROM decision"
+            " ORDER BY seq LIMIT 1"
+        )
+    )
+    return "inserted", "forged-decision"
+
+
+def _unlink_a_document(connection: sa.Connection) -> tuple[str, str]:
+    decision_id, fetch_id = connection.execute(
+        sa.text("SELECT decision_id, fetch_id FROM decision_document ORDER BY fetch_id LIMIT 1")
+    ).one()
+    connection.execute(
+        sa.text("DELETE FROM decision_document WHERE decision_id = :d AND fetch_id = :f"),
+        {"d": decision_id, "f": fetch_id},
+    )
+    return "edited", decision_id
+
+
+def _rewrite_a_robots_txt(connection: sa.Connection) -> tuple[str, str]:
+    document_id = connection.execute(
+        sa.text("SELECT id FROM policy_document WHERE kind = 'robots_txt' ORDER BY id LIMIT 1")
+    ).scalar_one()
+    connection.execute(
+        sa.text("UPDATE policy_document SET content = :c WHERE id = :id"),
+        {"c": b"User-agent: *\nDisallow:\n", "id": document_id},
+    )
+    return "document_edited", str(document_id)
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    ["edit", "delete", "insert", "reorder", "unlink", "rewrite_document"],
+)
+async def test_every_kind_of_tampering_is_caught_and_the_first_bad_record_named(
+    app: FastAPI, http: httpx.AsyncClient, fakeweb: FakeWeb, tamper: str
+) -> None:
+    done = await crawl(http, fakeweb)
+    engine = engine_of(app)
+    assert verify(engine).ok
+    with engine.begin() as connection:
+        if tamper == "edit":
+            expected = _edit_a_decision(connection, done["denied"][0]["id"])
+        elif tamper == "delete":
+            expected = _delete_an_observation(connection)
+        elif tamper == "insert":
+            expected = _insert_a_decision(connection)
+        elif tamper == "reorder":
+            expected = _swap_two_chain_rows(connection)
+        elif tamper == "unlink":
+            expected = _unlink_a_document(connection)
+        else:
+            expected = _rewrite_a_robots_txt(connection)
+    report = verify(engine)
+    assert not report.ok
+    assert report.problem is not None
+    assert (report.problem.what, report.problem.record_id) == expected
+
+
+async def test_the_verify_route_answers_auditors_only(
+    app: FastAPI, http: httpx.AsyncClient, fakeweb: FakeWeb
+) -> None:
+    await crawl(http, fakeweb)
+    assert (await http.get("/v1/audit/verify")).status_code == 403  # a crawl key
+    audited = {"Authorization": f"Bearer {AUDIT_KEY}"}
+    response = await http.get("/v1/audit/verify", headers=audited)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["ok"] is True
+    assert body["problem"] is None
+    assert body["by_kind"]["decision"] == 4
+    with engine_of(app).begin() as connection:
+        expected = _delete_an_observation(connection)
+    body = (await http.get("/v1/audit/verify", headers=audited)).json()
+    assert body["ok"] is False
+    assert (body["problem"]["what"], body["problem"]["record_id"]) == expected
+
+
+async def test_the_verify_command_exits_5_and_names_the_record(
+    app: FastAPI,
+    http: httpx.AsyncClient,
+    fakeweb: FakeWeb,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    done = await crawl(http, fakeweb)
+    monkeypatch.setenv("OPTOUT_DATABASE__URL", database_url)
+    get_settings.cache_clear()  # the settings of this test's database, not an earlier one's
+    result = CliRunner().invoke(cli.app, ["verify"])
+    assert result.exit_code == 0, result.output
+    assert "ok: the log verifies" in result.output
+    with engine_of(app).begin() as connection:
+        _edit_a_decision(connection, done["denied"][0]["id"])
+    result = CliRunner().invoke(cli.app, ["verify", "--json"])
+    assert result.exit_code == cli.EXIT_TAMPERED
+    report = json.loads(result.stdout)
+    assert report["problem"]["record_id"] == done["denied"][0]["id"]
+    assert report["problem"]["what"] == "edited"
+    get_settings.cache_clear()
