@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -193,8 +194,33 @@ _CHAIN_INSERT = sa.table(
 _LAST = sa.select(_CHAIN.c.chain).order_by(_CHAIN.c.seq.desc()).limit(1)
 
 
+_BATCH = "optout_chain_batch"  # key in Connection.info while a batch is open
+
+
+@contextmanager
+def batch(connection: sa.Connection) -> Iterator[None]:
+    """Within the block, :func:`append` only queues; the queued entries are chained at its end
+    with one read of the last row and one INSERT (the log writer wraps each transaction)."""
+    queued: list[ChainEntry] = []
+    connection.info[_BATCH] = queued
+    try:
+        yield
+    finally:
+        connection.info.pop(_BATCH, None)
+    _append_now(connection, queued)
+
+
 def append(connection: sa.Connection, entries: Sequence[ChainEntry]) -> None:
-    """Chain ``entries`` after the last row, in the open transaction."""
+    """Chain ``entries`` after the last row, in the open transaction (at the end of the
+    enclosing :func:`batch`, if there is one)."""
+    queued: list[ChainEntry] | None = connection.info.get(_BATCH)
+    if queued is not None:
+        queued.extend(entries)
+    else:
+        _append_now(connection, entries)
+
+
+def _append_now(connection: sa.Connection, entries: Sequence[ChainEntry]) -> None:
     if not entries:
         return
     if connection.dialect.name == "postgresql":

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 
 from optout_service.chain import ChainEntry
 from optout_service.chain import append as append_to_chain
+from optout_service.chain import batch as chain_batch
 
 logger = logging.getLogger(__name__)
 
@@ -289,13 +290,14 @@ def _execute(connection: sa.Connection, writes: Sequence[Insert | Call[Any]]) ->
     for statement, rows in merged.items():
         if rows:
             connection.execute(statement, rows)
-    entries: list[ChainEntry] = []
-    for write in writes:
-        if isinstance(write, Insert) and write.chained is not None:
-            entries.extend(write.chained())
-    append_to_chain(connection, entries)
-    for index in calls:
-        call = writes[index]
-        assert isinstance(call, Call)
-        values[index] = call.run(connection)
+    # Every record of the transaction chained at its end: one read of the chain's last row and
+    # one INSERT, whatever the calls add.
+    with chain_batch(connection):
+        for write in writes:
+            if isinstance(write, Insert) and write.chained is not None:
+                append_to_chain(connection, write.chained())
+        for index in calls:
+            call = writes[index]
+            assert isinstance(call, Call)
+            values[index] = call.run(connection)
     return values

@@ -100,4 +100,10 @@ def test_no_acknowledged_decision_is_lost_to_sigkill(served_database: str, tmp_p
             headers={"Authorization": "Bearer served-crawl-key"},
         )
         assert after.status_code == 200
+        # The chain over the log still verifies: the killed transactions left no half record.
+        verified = client.get("/v1/audit/verify")
+        assert verified.status_code == 200, verified.text
+        report = verified.json()
+        assert report["ok"] is True, report["problem"]
+        assert report["by_kind"]["decision"] >= len(answered)
     assert answered - logged == set()
