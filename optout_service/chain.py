@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from optout_service.models import (
     Decision,
     DecisionDocument,
     LogChain,
+    LogCheckpoint,
     Observation,
     PolicyDocument,
     PolicyFetch,
@@ -198,9 +200,10 @@ _BATCH = "optout_chain_batch"  # key in Connection.info while a batch is open
 
 
 @contextmanager
-def batch(connection: sa.Connection) -> Iterator[None]:
+def batch(connection: sa.Connection, checkpoints: Checkpointer | None = None) -> Iterator[None]:
     """Within the block, :func:`append` only queues; the queued entries are chained at its end
-    with one read of the last row and one INSERT (the log writer wraps each transaction)."""
+    with one read of the last row and one INSERT (the log writer wraps each transaction), and
+    a signed checkpoint follows in the same transaction when one is due."""
     queued: list[ChainEntry] = []
     connection.info[_BATCH] = queued
     try:
@@ -208,6 +211,85 @@ def batch(connection: sa.Connection) -> Iterator[None]:
     finally:
         connection.info.pop(_BATCH, None)
     _append_now(connection, queued)
+    if checkpoints is not None and queued:
+        checkpoints.after_append(connection, len(queued))
+
+
+class Signer:
+    """Signs checkpoints with an Ed25519 key given as its 32-byte seed in hex."""
+
+    def __init__(self, seed_hex: str) -> None:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+        self._key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(seed_hex))
+        self.public_key = (
+            self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+        )
+
+    def sign(self, message: bytes) -> str:
+        return self._key.sign(message).hex()
+
+
+def checkpoint_message(seq: int, head: str, signed_at: datetime, public_key: str) -> bytes:
+    """What a checkpoint's signature is over (docs/audit-log.md)."""
+    return encode(
+        {
+            "type": "checkpoint",
+            "seq": int(seq),
+            "head": head,
+            "signed_at": timestamp(signed_at),
+            "public_key": public_key,
+        }
+    )
+
+
+_CHECKPOINTS = cast(sa.Table, LogCheckpoint.__table__)
+_LAST_ROW = sa.select(_CHAIN.c.seq, _CHAIN.c.chain).order_by(_CHAIN.c.seq.desc()).limit(1)
+
+
+class Checkpointer:
+    """Writes a signed checkpoint of the head every ``records`` chained records, or
+    ``seconds`` after the last one when records came since, and when asked (at shutdown)."""
+
+    def __init__(
+        self,
+        signer: Signer,
+        *,
+        records: int,
+        seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.signer = signer
+        self.records = records
+        self.seconds = seconds
+        self._clock = clock
+        self.pending = 0  # records chained since the last checkpoint
+        self._last = clock()
+
+    def after_append(self, connection: sa.Connection, appended: int) -> None:
+        self.pending += appended
+        if self.pending >= self.records or self._clock() - self._last >= self.seconds:
+            self.write(connection)
+
+    def write(self, connection: sa.Connection) -> None:
+        row = connection.execute(_LAST_ROW).first()
+        if row is None:
+            return
+        signed_at = datetime.now(UTC)
+        public_key = self.signer.public_key
+        signature = self.signer.sign(checkpoint_message(row.seq, row.chain, signed_at, public_key))
+        connection.execute(
+            sa.insert(_CHECKPOINTS).values(
+                seq=row.seq,
+                head=row.chain,
+                signed_at=signed_at,
+                public_key=public_key,
+                signature=signature,
+            )
+        )
+        self.pending = 0
+        self._last = self._clock()
 
 
 def append(connection: sa.Connection, entries: Sequence[ChainEntry]) -> None:
@@ -257,6 +339,9 @@ class VerifyReport:
     by_kind: dict[str, int] = field(default_factory=dict)
     # Rows written before the chain started (migration 0004): present, but not covered.
     not_covered: dict[str, int] = field(default_factory=dict)
+    checkpoints: int = 0  # signed checkpoints verified
+    signed_seq: int | None = None  # the last chain row a verified checkpoint covers
+    unsigned: int = 0  # chain rows after it (not yet covered by a signature)
     problem: Problem | None = None
 
     @property
@@ -410,26 +495,92 @@ def verify(
     *,
     batch: int = 2000,
     progress: Callable[[int], None] | None = None,
+    public_keys: Collection[str] | None = None,
 ) -> VerifyReport:
-    """Check the chain row by row, every record against its digest, and that no record after
-    the chain's start is missing from it; stop at the first problem. ``progress`` is called with
-    the number of chain rows checked so far, after each batch."""
+    """Check the chain row by row, every record against its digest, every signed checkpoint
+    (its signature, and the head it states against the chain), and that no record after the
+    chain's start is missing from it; stop at the first problem. ``public_keys`` (hex): the
+    keys checkpoints must be signed with (None: any key, each signature still checked).
+    ``progress`` is called with the number of chain rows checked so far, after each batch."""
     report = VerifyReport()
     documents = _Documents()
     boundary: dict[str, int] = {}
     previous = START
     with engine.connect() as connection:
+        checkpoints = list(
+            connection.execute(sa.select(_CHECKPOINTS).order_by(_CHECKPOINTS.c.seq))
+        )
+        wanted = {int(c.seq) for c in checkpoints}
+        heads: dict[int, str] = {}
+        last_seq = 0
         for rows in _chain_rows(connection, batch):
             problem = _check_batch(connection, rows, previous, report, documents, boundary)
             if problem is not None:
                 report.problem = problem
                 return report
+            heads.update((int(r.seq), r.chain) for r in rows if r.seq in wanted)
             previous = bytes.fromhex(rows[-1].chain)
             report.head = rows[-1].chain
+            last_seq = int(rows[-1].seq)
             if progress is not None:
                 progress(report.records)
+        report.problem = _check_checkpoints(checkpoints, heads, public_keys, report)
+        if report.problem is not None:
+            return report
+        if report.signed_seq is not None and report.records:
+            report.unsigned = int(
+                connection.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(_CHAIN)
+                    .where(_CHAIN.c.seq > report.signed_seq, _CHAIN.c.seq <= last_seq)
+                )
+                or 0
+            )
+        elif report.signed_seq is None:
+            report.unsigned = report.records
         report.problem = _first_unchained(connection, boundary, report)
     return report
+
+
+def _check_checkpoints(
+    checkpoints: list[sa.Row[Any]],
+    heads: dict[int, str],
+    public_keys: Collection[str] | None,
+    report: VerifyReport,
+) -> Problem | None:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    allowed = {key.lower() for key in public_keys} if public_keys is not None else None
+    for checkpoint in checkpoints:
+        where = ("checkpoint", str(checkpoint.id), int(checkpoint.seq))
+        if allowed is not None and checkpoint.public_key.lower() not in allowed:
+            return Problem("checkpoint_key_unknown", *where, "signed with a key not given")
+        message = checkpoint_message(
+            checkpoint.seq, checkpoint.head, checkpoint.signed_at, checkpoint.public_key
+        )
+        try:
+            key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(checkpoint.public_key))
+            key.verify(bytes.fromhex(checkpoint.signature), message)
+        except (InvalidSignature, ValueError):
+            return Problem("checkpoint_bad_signature", *where, "the signature does not verify")
+        head = heads.get(int(checkpoint.seq))
+        if head is None:
+            return Problem(
+                "truncated",
+                *where,
+                "the chain has no row where a signed checkpoint says it had one: rows were "
+                "removed",
+            )
+        if head != checkpoint.head:
+            return Problem(
+                "checkpoint_mismatch",
+                *where,
+                "the chain at this row differs from the signed head: the chain was rewritten",
+            )
+        report.checkpoints += 1
+        report.signed_seq = int(checkpoint.seq)
+    return None
 
 
 def _check_batch(

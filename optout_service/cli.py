@@ -274,6 +274,13 @@ def export(
 def verify(
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    public_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="hex Ed25519 public key checkpoints must be signed with (repeatable; default: "
+            "the configured signing key's and OPTOUT_AUDIT__TRUSTED_PUBLIC_KEYS)"
+        ),
+    ] = None,
 ) -> None:
     """Verify the log's hash chain on the configured database; exit 5 at the first problem."""
     from rich.console import Console
@@ -282,6 +289,9 @@ def verify(
     from optout_service.chain import verify as verify_chain
 
     settings = _settings()
+    keys = [k.strip().lower() for k in public_key] if public_key else None
+    if keys is None:
+        keys = settings.audit.verifying_keys()
     database = Database(settings.database)
     try:
         check_at_head(database.engine)
@@ -297,7 +307,9 @@ def verify(
         ) as bar:
             task = bar.add_task("chain", total=total)
             report = verify_chain(
-                database.engine, progress=lambda done: bar.update(task, completed=done)
+                database.engine,
+                progress=lambda done: bar.update(task, completed=done),
+                public_keys=keys,
             )
     except DatabaseNotMigrated as exc:
         _fail(str(exc), EXIT_DATABASE)
@@ -315,6 +327,10 @@ def verify(
                     "head": report.head,
                     "by_kind": report.by_kind,
                     "not_covered": report.not_covered,
+                    "checkpoints": report.checkpoints,
+                    "signed_seq": report.signed_seq,
+                    "unsigned": report.unsigned,
+                    "public_keys": keys,
                     "problem": dataclasses.asdict(problem) if problem is not None else None,
                 }
             )
@@ -326,6 +342,14 @@ def verify(
         if legacy:
             listed = ", ".join(f"{n} {kind}" for kind, n in sorted(legacy.items()))
             typer.echo(f"written before the chain started, not covered: {listed}")
+        if report.checkpoints:
+            typer.echo(
+                f"{report.checkpoints} signed checkpoints verified, the last at chain row "
+                f"{report.signed_seq}; {report.unsigned} rows after it not signed yet"
+                + ("" if keys else " (keys not pinned: give --public-key)")
+            )
+        elif problem is None:
+            typer.echo("no signed checkpoints: only the chain was checked")
         if problem is None:
             typer.echo("ok: the log verifies")
         else:

@@ -183,6 +183,42 @@ class ApiSettings(BaseModel):
     memory_trim_seconds: float = Field(default=30.0, ge=0)
 
 
+class AuditSettings(BaseModel):
+    # The Ed25519 key that signs checkpoints of the log's chain: the 32-byte private seed in
+    # hex. None: no checkpoints are written (the chain still is; docs/audit-log.md).
+    signing_key: SecretStr | None = None
+    # A checkpoint after this many chained records, or this many seconds after the last one
+    # when records came since (and when the service stops).
+    # Public keys (hex) of earlier signing keys whose checkpoints still verify (key rotation).
+    trusted_public_keys: list[str] = Field(default_factory=list)
+    checkpoint_records: int = Field(default=10_000, ge=1)
+    checkpoint_seconds: float = Field(default=60.0, gt=0)
+
+    @field_validator("signing_key")
+    @classmethod
+    def _ed25519_seed(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        text = value.get_secret_value().strip()
+        try:
+            seed = bytes.fromhex(text)
+        except ValueError:
+            raise ValueError("the signing key must be 64 hex digits (an Ed25519 seed)") from None
+        if len(seed) != 32:
+            raise ValueError("the signing key must be 64 hex digits (an Ed25519 seed)")
+        return SecretStr(text.lower())
+
+    def verifying_keys(self) -> list[str] | None:
+        """The keys checkpoints must be signed with; None when none is configured (every
+        signature is still checked, against the key the checkpoint names)."""
+        keys = [key.strip().lower() for key in self.trusted_public_keys if key.strip()]
+        if self.signing_key is not None:
+            from optout_service.chain import Signer
+
+            keys.append(Signer(self.signing_key.get_secret_value()).public_key)
+        return keys or None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OPTOUT_",
@@ -199,6 +235,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     checks: CheckSettings = Field(default_factory=CheckSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
     @property
     def fetcher_user_agent(self) -> str:

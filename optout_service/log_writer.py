@@ -29,7 +29,7 @@ from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
-from optout_service.chain import ChainEntry
+from optout_service.chain import ChainEntry, Checkpointer
 from optout_service.chain import append as append_to_chain
 from optout_service.chain import batch as chain_batch
 
@@ -121,8 +121,11 @@ class LogWriter:
         *,
         max_group_rows: int = DEFAULT_MAX_GROUP_ROWS,
         on_commit: Callable[[int], None] | None = None,
+        checkpoints: Checkpointer | None = None,
     ) -> None:
         self._engine = engine
+        # Signs the chain's head now and then, in the transaction that moved it (chain.py).
+        self._checkpoints = checkpoints
         self._max_group_rows = max_group_rows
         self._on_commit = on_commit  # called (from the writer thread) with each group's size
         # SimpleQueue: put() from the event loop is one C call that never blocks.
@@ -160,6 +163,14 @@ class LogWriter:
         self._queue.put(None)
         if self._thread.is_alive():
             self._thread.join(timeout)
+        checkpoints = self._checkpoints
+        if checkpoints is not None and checkpoints.pending and not self._thread.is_alive():
+            # What was chained since the last checkpoint is signed before the service stops.
+            try:
+                with self._engine.begin() as connection:
+                    checkpoints.write(connection)
+            except Exception:
+                logger.exception("the closing checkpoint of the log could not be written")
 
     # the writer thread ------------------------------------------------------------------
     def _run(self) -> None:
@@ -237,7 +248,7 @@ class LogWriter:
         connection = self._connect()
         try:
             with connection.begin():
-                values = _execute(connection, writes)
+                values = _execute(connection, writes, self._checkpoints)
         except Exception:
             # Whatever state the connection is in, the next transaction starts on a fresh one.
             self._release_connection()
@@ -274,7 +285,11 @@ class LogWriter:
                 loop.call_soon_threadsafe(_settle, settled)
 
 
-def _execute(connection: sa.Connection, writes: Sequence[Insert | Call[Any]]) -> list[Any]:
+def _execute(
+    connection: sa.Connection,
+    writes: Sequence[Insert | Call[Any]],
+    checkpoints: Checkpointer | None = None,
+) -> list[Any]:
     """Run ``writes`` in the open transaction: the inserts of one statement as one
     ``executemany`` (in the order they were queued), then the calls."""
     merged: dict[sa.Insert, list[Mapping[str, Any]]] = {}
@@ -292,7 +307,7 @@ def _execute(connection: sa.Connection, writes: Sequence[Insert | Call[Any]]) ->
             connection.execute(statement, rows)
     # Every record of the transaction chained at its end: one read of the chain's last row and
     # one INSERT, whatever the calls add.
-    with chain_batch(connection):
+    with chain_batch(connection, checkpoints):
         for write in writes:
             if isinstance(write, Insert) and write.chained is not None:
                 append_to_chain(connection, write.chained())

@@ -134,3 +134,16 @@ class LogChain(Base):
     record_id: Mapped[str] = mapped_column(sa.String(200))
     digest: Mapped[str] = mapped_column(sa.String(64))  # sha256 of the record's encoding
     chain: Mapped[str] = mapped_column(sa.String(64))  # sha256(previous chain || digest)
+
+
+class LogCheckpoint(Base):
+    """A signed statement of the chain's head at ``seq`` (Ed25519; docs/audit-log.md)."""
+
+    __tablename__ = "log_checkpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(sa.BigInteger, index=True)
+    head: Mapped[str] = mapped_column(sa.String(64))
+    signed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    public_key: Mapped[str] = mapped_column(sa.String(64))
+    signature: Mapped[str] = mapped_column(sa.String(128))

@@ -235,9 +235,12 @@ class SignalsEvaluation(BaseModel):
 
 class VerifyProblem(BaseModel):
     what: str = Field(
-        description="edited | deleted | inserted | chain_broken | document_edited"
+        description="edited | deleted | inserted | chain_broken | document_edited | truncated"
+        " | checkpoint_mismatch | checkpoint_bad_signature | checkpoint_key_unknown"
     )
-    kind: str = Field(description="decision | observation | fetch | genesis | document")
+    kind: str = Field(
+        description="decision | observation | fetch | genesis | document | checkpoint"
+    )
     record_id: str
     seq: int | None = Field(None, description="the chain row, when there is one")
     detail: str = ""
@@ -250,5 +253,11 @@ class VerifyRead(BaseModel):
     by_kind: dict[str, int]
     not_covered: dict[str, int] = Field(
         description="rows written before the chain started: present, not covered"
+    )
+    checkpoints: int = Field(description="signed checkpoints verified")
+    signed_seq: int | None = Field(None, description="the last chain row a checkpoint covers")
+    unsigned: int = Field(description="chain rows after it, not yet covered by a signature")
+    public_keys: list[str] | None = Field(
+        None, description="the keys checkpoints had to be signed with (null: not pinned)"
     )
     problem: VerifyProblem | None = Field(None, description="the first thing found wrong")

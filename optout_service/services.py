@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import httpx
 from anyio import to_thread
 
+from optout_service.chain import Checkpointer, Signer
 from optout_service.checks import DOCUMENT_KINDS, asset_checks, load_object, site_checks
 from optout_service.checks.rsl import MAX_RSL_BYTES
 from optout_service.config import ApiKey, Settings
@@ -45,7 +46,19 @@ class Services:
         database = Database(settings.database)
         repository = Repository(database.sessions)
         metrics = Metrics()
-        writer = LogWriter(database.engine, on_commit=metrics.log_group_size.observe)
+        audit = settings.audit
+        checkpoints = (
+            Checkpointer(
+                Signer(audit.signing_key.get_secret_value()),
+                records=audit.checkpoint_records,
+                seconds=audit.checkpoint_seconds,
+            )
+            if audit.signing_key is not None
+            else None
+        )
+        writer = LogWriter(
+            database.engine, on_commit=metrics.log_group_size.observe, checkpoints=checkpoints
+        )
         log = DecisionLog(writer, database.engine.dialect)
         fetcher = PolicyFetcher(
             settings.fetch, settings.fetcher_user_agent, transport=fetch_transport

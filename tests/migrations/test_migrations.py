@@ -28,6 +28,7 @@ TABLES = {
     "decision",
     "decision_document",
     "log_chain",
+    "log_checkpoint",
     "observation",
     "policy_document",
     "policy_fetch",

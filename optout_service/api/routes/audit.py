@@ -64,7 +64,8 @@ def export_log(
 def verify_log(services: ServicesDep, key: AuditKey) -> VerifyRead:
     """Check every chain row, every record against its digest, and that no record is missing
     from the chain; the answer names the first problem found (docs/audit-log.md)."""
-    report = verify(services.database.engine)
+    keys = services.settings.audit.verifying_keys()
+    report = verify(services.database.engine, public_keys=keys)
     problem = report.problem
     return VerifyRead(
         ok=report.ok,
@@ -72,6 +73,10 @@ def verify_log(services: ServicesDep, key: AuditKey) -> VerifyRead:
         head=report.head,
         by_kind=report.by_kind,
         not_covered=report.not_covered,
+        checkpoints=report.checkpoints,
+        signed_seq=report.signed_seq,
+        unsigned=report.unsigned,
+        public_keys=keys,
         problem=VerifyProblem(
             what=problem.what,
             kind=problem.kind,

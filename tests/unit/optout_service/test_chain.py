@@ -16,9 +16,10 @@ from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from optout_service import cli
-from optout_service.chain import START, verify
+from optout_service.chain import START, Signer, checkpoint_message, verify
 from optout_service.config import get_settings
 from optout_service.main import create_app
+from optout_service.models import LogCheckpoint
 from optout_service.services import Services
 from tests.unit.optout_service.conftest import AUDIT_KEY, CRAWL_KEY, FakeWeb, make_settings
 
@@ -251,3 +252,170 @@ async def test_the_verify_command_exits_5_and_names_the_record(
     assert report["problem"]["record_id"] == done["denied"][0]["id"]
     assert report["problem"]["what"] == "edited"
     get_settings.cache_clear()
+
+
+# --- signed checkpoints ----------------------------------------------------------------------
+
+SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"  # RFC 8032 test 1
+PUBLIC = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"  # its public key
+
+
+@pytest.fixture
+async def signed_app(
+    tmp_path: Path, fakeweb: FakeWeb, database_url: str
+) -> AsyncIterator[FastAPI]:
+    app = create_app(
+        make_settings(
+            tmp_path,
+            database={"url": database_url},
+            audit={"signing_key": SEED, "checkpoint_records": 3},
+        ),
+        fetch_transport=httpx.MockTransport(fakeweb.handler),
+    )
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def signed_http(signed_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=signed_app),
+        base_url="http://service.test",
+        headers={"Authorization": f"Bearer {CRAWL_KEY}"},
+    ) as client:
+        yield client
+
+
+def test_the_signer_is_rfc_8032_ed25519() -> None:
+    signer = Signer(SEED)
+    assert signer.public_key == PUBLIC
+    # RFC 8032 7.1, test 1: the signature of the empty message.
+    assert signer.sign(b"") == (
+        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+        "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+    )
+
+
+async def test_checkpoints_sign_the_head_and_verify(
+    signed_app: FastAPI, signed_http: httpx.AsyncClient, fakeweb: FakeWeb
+) -> None:
+    await crawl(signed_http, fakeweb)
+    engine = engine_of(signed_app)
+    report = verify(engine, public_keys=[PUBLIC])
+    assert report.ok, report.problem
+    assert report.checkpoints >= 2  # one every 3 records at least
+    assert report.signed_seq is not None
+    with engine.connect() as connection:
+        rows = list(connection.execute(sa.text("SELECT seq, chain FROM log_chain ORDER BY seq")))
+        table = LogCheckpoint.__table__
+        checkpoint = connection.execute(
+            sa.select(table).order_by(table.c.seq.desc()).limit(1)
+        ).one()
+    assert checkpoint.head == dict(rows)[checkpoint.seq]
+    assert report.unsigned == sum(1 for seq, _ in rows if seq > checkpoint.seq)
+    # What a third party checks with the public key alone.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    signed_at = checkpoint.signed_at
+    message = checkpoint_message(checkpoint.seq, checkpoint.head, signed_at, checkpoint.public_key)
+    Ed25519PublicKey.from_public_bytes(bytes.fromhex(PUBLIC)).verify(
+        bytes.fromhex(checkpoint.signature), message
+    )
+    # The route pins the configured key.
+    audited = {"Authorization": f"Bearer {AUDIT_KEY}"}
+    body = (await signed_http.get("/v1/audit/verify", headers=audited)).json()
+    assert body["ok"] is True
+    assert body["public_keys"] == [PUBLIC]
+    assert body["checkpoints"] == report.checkpoints
+
+
+def _truncate_the_tail(connection: sa.Connection) -> tuple[str, str]:
+    """Remove every chain row from the last checkpoint's on, and the observations they name:
+    the chain that is left is consistent, only its signed head says it went further."""
+    signed = connection.execute(sa.text("SELECT MAX(seq) FROM log_checkpoint")).scalar_one()
+    names = list(
+        connection.execute(
+            sa.text("SELECT kind, record_id FROM log_chain WHERE seq >= :s"), {"s": signed}
+        )
+    )
+    for kind, record_id in names:
+        if kind == "observation":
+            connection.execute(sa.text("DELETE FROM observation WHERE id = :i"), {"i": record_id})
+    connection.execute(sa.text("DELETE FROM log_chain WHERE seq >= :s"), {"s": signed})
+    checkpoint_id = connection.execute(
+        sa.text("SELECT id FROM log_checkpoint WHERE seq = :s"), {"s": signed}
+    ).scalar_one()
+    return "truncated", str(checkpoint_id)
+
+
+def _rewrite_the_chain(connection: sa.Connection, denied: str) -> tuple[str, str]:
+    """Edit a decision, then recompute every digest and chain value after it, as someone with
+    write access to the database and the documented algorithm could."""
+    connection.execute(
+        sa.text("UPDATE decision SET decision = 'allow', reasons = '[]' WHERE id = :id"),
+        {"id": denied},
+    )
+    engine_connection = connection
+    from optout_service.chain import _decision_digests
+
+    digest = _decision_digests(engine_connection, [denied])[denied]
+    connection.execute(
+        sa.text("UPDATE log_chain SET digest = :d WHERE kind = 'decision' AND record_id = :i"),
+        {"d": digest.hex(), "i": denied},
+    )
+    previous = START
+    for seq, row_digest in list(
+        connection.execute(sa.text("SELECT seq, digest FROM log_chain ORDER BY seq"))
+    ):
+        previous = hashlib.sha256(previous + bytes.fromhex(row_digest)).digest()
+        connection.execute(
+            sa.text("UPDATE log_chain SET chain = :c WHERE seq = :s"),
+            {"c": previous.hex(), "s": seq},
+        )
+    first = connection.execute(
+        sa.text(
+            "SELECT id FROM log_checkpoint WHERE seq >= (SELECT seq FROM log_chain"
+            " WHERE kind = 'decision' AND record_id = :i) ORDER BY seq, id LIMIT 1"
+        ),
+        {"i": denied},
+    ).scalar_one()
+    return "checkpoint_mismatch", str(first)
+
+
+def _forge_a_signature(connection: sa.Connection) -> tuple[str, str]:
+    checkpoint_id = connection.execute(
+        sa.text("SELECT id FROM log_checkpoint ORDER BY seq LIMIT 1")
+    ).scalar_one()
+    connection.execute(
+        sa.text("UPDATE log_checkpoint SET signature = :s WHERE id = :i"),
+        {"s": "00" * 64, "i": checkpoint_id},
+    )
+    return "checkpoint_bad_signature", str(checkpoint_id)
+
+
+@pytest.mark.parametrize("tamper", ["truncate", "rewrite", "forge"])
+async def test_what_the_chain_alone_cannot_show_the_checkpoints_do(
+    signed_app: FastAPI, signed_http: httpx.AsyncClient, fakeweb: FakeWeb, tamper: str
+) -> None:
+    done = await crawl(signed_http, fakeweb)
+    engine = engine_of(signed_app)
+    assert verify(engine, public_keys=[PUBLIC]).ok
+    with engine.begin() as connection:
+        if tamper == "truncate":
+            expected = _truncate_the_tail(connection)
+        elif tamper == "rewrite":
+            expected = _rewrite_the_chain(connection, done["denied"][0]["id"])
+        else:
+            expected = _forge_a_signature(connection)
+    report = verify(engine, public_keys=[PUBLIC])
+    assert report.problem is not None
+    assert (report.problem.what, report.problem.record_id) == expected
+
+
+async def test_checkpoints_signed_with_another_key_are_refused_when_keys_are_pinned(
+    signed_app: FastAPI, signed_http: httpx.AsyncClient, fakeweb: FakeWeb
+) -> None:
+    await crawl(signed_http, fakeweb)
+    report = verify(engine_of(signed_app), public_keys=[Signer("11" * 32).public_key])
+    assert report.problem is not None
+    assert report.problem.what == "checkpoint_key_unknown"
