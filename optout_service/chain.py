@@ -20,7 +20,7 @@ import json
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -37,10 +37,15 @@ from optout_service.models import (
 )
 
 __all__ = [
+    "START",
     "ChainEntry",
+    "Checkpointer",
     "Problem",
+    "Signer",
     "VerifyReport",
     "append",
+    "batch",
+    "checkpoint_message",
     "decision_record",
     "digest_of",
     "encode",
@@ -193,7 +198,7 @@ _CHAIN = cast(sa.Table, LogChain.__table__)
 _CHAIN_INSERT = sa.table(
     "log_chain", sa.column("kind"), sa.column("record_id"), sa.column("digest"), sa.column("chain")
 ).insert()
-_LAST = sa.select(_CHAIN.c.chain).order_by(_CHAIN.c.seq.desc()).limit(1)
+_LAST_ROW = sa.select(_CHAIN.c.seq, _CHAIN.c.chain).order_by(_CHAIN.c.seq.desc()).limit(1)
 
 
 _BATCH = "optout_chain_batch"  # key in Connection.info while a batch is open
@@ -245,7 +250,6 @@ def checkpoint_message(seq: int, head: str, signed_at: datetime, public_key: str
 
 
 _CHECKPOINTS = cast(sa.Table, LogCheckpoint.__table__)
-_LAST_ROW = sa.select(_CHAIN.c.seq, _CHAIN.c.chain).order_by(_CHAIN.c.seq.desc()).limit(1)
 
 
 class Checkpointer:
@@ -307,8 +311,8 @@ def _append_now(connection: sa.Connection, entries: Sequence[ChainEntry]) -> Non
         return
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    last = connection.execute(_LAST).scalar()
-    previous = bytes.fromhex(last) if last else START
+    last = connection.execute(_LAST_ROW).first()
+    previous = bytes.fromhex(last.chain) if last is not None else START
     rows = []
     for kind, record_id, digest in entries:
         previous = link(previous, digest)
@@ -347,6 +351,14 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return self.problem is None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as the route and ``optout-service verify --json`` give it."""
+        return {
+            "ok": self.ok,
+            **{f.name: getattr(self, f.name) for f in fields(self) if f.name != "problem"},
+            "problem": asdict(self.problem) if self.problem is not None else None,
+        }
 
 
 _DECISIONS = cast(sa.Table, Decision.__table__)

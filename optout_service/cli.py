@@ -11,7 +11,6 @@ before it listens, so that its failures too are one line.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import json
 import os
@@ -319,22 +318,7 @@ def verify(
         database.dispose()
     problem = report.problem
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "ok": report.ok,
-                    "records": report.records,
-                    "head": report.head,
-                    "by_kind": report.by_kind,
-                    "not_covered": report.not_covered,
-                    "checkpoints": report.checkpoints,
-                    "signed_seq": report.signed_seq,
-                    "unsigned": report.unsigned,
-                    "public_keys": keys,
-                    "problem": dataclasses.asdict(problem) if problem is not None else None,
-                }
-            )
-        )
+        typer.echo(json.dumps({**report.as_dict(), "public_keys": keys}))
     else:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(report.by_kind.items()))
         typer.echo(f"{report.records} chain rows checked ({kinds}); head {report.head}")

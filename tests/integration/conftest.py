@@ -222,3 +222,17 @@ __all__ = [
     "read_access_log",
     "run_crawl",
 ]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def served_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database for a served service: a SQLite file, or a fresh PostgreSQL database
+    (not migrated; the service's own `migrate` does it)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'served.sqlite3'}"
+        return
+    from tests.support.postgres import Cluster
+
+    cluster: Cluster = request.getfixturevalue("postgres")
+    with cluster.database(migrated=False, tcp=True) as url:
+        yield url

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from piracy_lists import demo_list_path
-from tests.support.postgres import Cluster
 from tests.support.served import Served, service_env
 
 pytestmark = pytest.mark.integration
@@ -20,16 +18,6 @@ pytestmark = pytest.mark.integration
 SEED = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"  # RFC 8032 test 2
 REQUESTS_PER_WORKER = 40
 WORKERS_PER_REPLICA = 3
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def shared_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'shared.sqlite3'}"
-        return
-    cluster: Cluster = request.getfixturevalue("postgres")
-    with cluster.database(migrated=False, tcp=True) as url:
-        yield url
 
 
 def _post(served: Served, worker: int, answered: list[str], lock: threading.Lock) -> None:
@@ -46,9 +34,9 @@ def _post(served: Served, worker: int, answered: list[str], lock: threading.Lock
                 answered.extend(d["id"] for d in response.json()["decisions"])
 
 
-def test_two_replicas_writing_at_once_keep_one_chain(shared_database: str, tmp_path: Path) -> None:
+def test_two_replicas_writing_at_once_keep_one_chain(served_database: str, tmp_path: Path) -> None:
     env = service_env(
-        shared_database,
+        served_database,
         OPTOUT_PIRACY__LISTS=json.dumps([str(demo_list_path())]),
         OPTOUT_AUDIT__SIGNING_KEY=SEED,
         OPTOUT_AUDIT__CHECKPOINT_RECORDS="50",

@@ -6,30 +6,18 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from piracy_lists import demo_list_path
-from tests.support.postgres import Cluster
 from tests.support.served import Served, service_env
 
 pytestmark = pytest.mark.integration
 
 WORKERS = 4
 ACKNOWLEDGED_BEFORE_KILL = 1500
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def served_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'durable.sqlite3'}"
-        return
-    cluster: Cluster = request.getfixturevalue("postgres")
-    with cluster.database(migrated=False, tcp=True) as url:
-        yield url
 
 
 def _post_until_stopped(

@@ -19,7 +19,7 @@ from fastapi.responses import StreamingResponse
 from optout_service.api.deps import AuditKey, CrawlOrAuditKey, ServicesDep
 from optout_service.chain import verify
 from optout_service.repository import ExportFilter
-from optout_service.schemas import VerifyProblem, VerifyRead
+from optout_service.schemas import VerifyRead
 from optout_service.validation import Line
 from piracy_lists import normalise_host
 
@@ -66,24 +66,4 @@ def verify_log(services: ServicesDep, key: AuditKey) -> VerifyRead:
     from the chain; the answer names the first problem found (docs/audit-log.md)."""
     keys = services.settings.audit.verifying_keys()
     report = verify(services.database.engine, public_keys=keys)
-    problem = report.problem
-    return VerifyRead(
-        ok=report.ok,
-        records=report.records,
-        head=report.head,
-        by_kind=report.by_kind,
-        not_covered=report.not_covered,
-        checkpoints=report.checkpoints,
-        signed_seq=report.signed_seq,
-        unsigned=report.unsigned,
-        public_keys=keys,
-        problem=VerifyProblem(
-            what=problem.what,
-            kind=problem.kind,
-            record_id=problem.record_id,
-            seq=problem.seq,
-            detail=problem.detail,
-        )
-        if problem is not None
-        else None,
-    )
+    return VerifyRead(**report.as_dict(), public_keys=keys)

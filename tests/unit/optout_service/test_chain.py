@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,24 +25,42 @@ from optout_service.services import Services
 from tests.unit.optout_service.conftest import AUDIT_KEY, CRAWL_KEY, FakeWeb, make_settings
 
 
-@pytest.fixture
-async def app(tmp_path: Path, fakeweb: FakeWeb, database_url: str) -> AsyncIterator[FastAPI]:
+@asynccontextmanager
+async def _served(
+    tmp_path: Path, fakeweb: FakeWeb, database_url: str, **settings: object
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The app on the test's database with a fake web under it, and a crawl-key client."""
     app = create_app(
-        make_settings(tmp_path, database={"url": database_url}),
+        make_settings(tmp_path, database={"url": database_url}, **settings),
         fetch_transport=httpx.MockTransport(fakeweb.handler),
     )
-    async with app.router.lifespan_context(app):
-        yield app
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://service.test",
+            headers={"Authorization": f"Bearer {CRAWL_KEY}"},
+        ) as client,
+    ):
+        yield app, client
 
 
 @pytest.fixture
-async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://service.test",
-        headers={"Authorization": f"Bearer {CRAWL_KEY}"},
-    ) as client:
-        yield client
+async def served(
+    tmp_path: Path, fakeweb: FakeWeb, database_url: str
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    async with _served(tmp_path, fakeweb, database_url) as pair:
+        yield pair
+
+
+@pytest.fixture
+def app(served: tuple[FastAPI, httpx.AsyncClient]) -> FastAPI:
+    return served[0]
+
+
+@pytest.fixture
+def http(served: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
+    return served[1]
 
 
 def engine_of(app: FastAPI) -> sa.Engine:
@@ -261,29 +280,22 @@ PUBLIC = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"  # i
 
 
 @pytest.fixture
-async def signed_app(
+async def signed(
     tmp_path: Path, fakeweb: FakeWeb, database_url: str
-) -> AsyncIterator[FastAPI]:
-    app = create_app(
-        make_settings(
-            tmp_path,
-            database={"url": database_url},
-            audit={"signing_key": SEED, "checkpoint_records": 3},
-        ),
-        fetch_transport=httpx.MockTransport(fakeweb.handler),
-    )
-    async with app.router.lifespan_context(app):
-        yield app
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    audit = {"signing_key": SEED, "checkpoint_records": 3}
+    async with _served(tmp_path, fakeweb, database_url, audit=audit) as pair:
+        yield pair
 
 
 @pytest.fixture
-async def signed_http(signed_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=signed_app),
-        base_url="http://service.test",
-        headers={"Authorization": f"Bearer {CRAWL_KEY}"},
-    ) as client:
-        yield client
+def signed_app(signed: tuple[FastAPI, httpx.AsyncClient]) -> FastAPI:
+    return signed[0]
+
+
+@pytest.fixture
+def signed_http(signed: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
+    return signed[1]
 
 
 def test_the_signer_is_rfc_8032_ed25519() -> None:
